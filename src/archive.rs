@@ -1,0 +1,746 @@
+//! The archive stream: tar → zstd → age, and its reader.
+//!
+//! Writing is one pass over the source files. The calling thread walks the
+//! files, hashes each one as it is read and frames it as tar; zstd compresses
+//! in its own worker threads; a second thread of ours encrypts with age and
+//! writes the ciphertext, so reading, compressing and encrypting overlap. The
+//! per-file hashes go to `MANIFEST.sha256`, spooled to an anonymous temporary
+//! file (memory stays flat whatever the file count) and appended as the last
+//! entry. Nothing is held in memory beyond a few 1 MiB buffers.
+//!
+//! A file that changes while it is read (its size or modification time differs
+//! after reading, or it ends early) makes [`write_archive`] return
+//! [`WriteError::SourceChanged`]: the caller discards the whole output and
+//! starts the archive again, so a torn file is never stored.
+//!
+//! Reading ([`check_archive`]) distrusts the archive: every entry must be a
+//! regular file or directory with a safe relative path, every file must match
+//! the manifest, nothing may be missing or extra, and the age and zstd streams
+//! are read to their very end so their authentication tags and checksums count.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Component, Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::time::SystemTime;
+
+use crate::error::{Action, Error};
+use crate::progress::Progress;
+use crate::sums::{self, HashingReader, Sha256Digest};
+
+/// The manifest at the root of every archive.
+pub const MANIFEST_NAME: &str = "MANIFEST.sha256";
+
+/// Size of the chunks handed between threads and of file reads.
+const CHUNK: usize = 1 << 20;
+/// Chunks in flight between the compressor and the encrypting thread.
+const CHANNEL_DEPTH: usize = 4;
+
+/// Compression settings of one archive.
+#[derive(Debug, Clone, Copy)]
+pub struct ArchiveSettings {
+    /// zstd level.
+    pub level: i32,
+    /// zstd worker threads; 0 = one per core.
+    pub threads: u32,
+    /// Modification time given to the manifest entry.
+    pub manifest_mtime: u64,
+}
+
+/// What went into an archive.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ArchiveStats {
+    /// Regular files stored (the manifest not counted).
+    pub files: u64,
+    /// Directories stored.
+    pub dirs: u64,
+    /// Bytes of file contents stored.
+    pub plaintext_bytes: u64,
+    /// Bytes of the tar stream before compression.
+    pub tar_bytes: u64,
+    /// Special files (sockets, FIFOs, devices) that were left out.
+    pub skipped: Vec<PathBuf>,
+}
+
+/// Why an archive could not be written.
+#[derive(Debug)]
+pub enum WriteError {
+    /// A source file changed while it was read; start again.
+    SourceChanged(PathBuf),
+    /// Anything else; final.
+    Failed(Error),
+}
+
+impl From<Error> for WriteError {
+    fn from(e: Error) -> Self {
+        WriteError::Failed(e)
+    }
+}
+
+/// The number of zstd workers for a `threads` setting.
+pub fn worker_threads(threads: u32) -> u32 {
+    if threads > 0 {
+        threads
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
+    }
+}
+
+/// Total bytes of regular files under the given paths (for progress and space
+/// estimates). Unreadable entries are ignored here; the real pass reports them.
+pub fn measure(paths: &[PathBuf]) -> u64 {
+    paths
+        .iter()
+        .flat_map(|p| walkdir::WalkDir::new(p).follow_links(true))
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Writes one archive of `paths` (files or directories; each is stored under
+/// its base name), encrypted to `recipients`, into `out`, and returns `out`.
+pub fn write_archive<W: Write + Send>(
+    paths: &[PathBuf],
+    recipients: &[age::x25519::Recipient],
+    settings: ArchiveSettings,
+    out: W,
+    progress: &dyn Progress,
+) -> Result<(ArchiveStats, W), WriteError> {
+    let encryptor =
+        age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
+            .map_err(|e| Error::Usage(format!("cannot encrypt to the policy's recipients: {e}")))?;
+    let (tx, rx) = sync_channel::<Message>(CHANNEL_DEPTH);
+
+    std::thread::scope(|scope| {
+        let encrypting = scope.spawn(move || encrypt_chunks(encryptor, rx, out));
+        let framed = frame_and_compress(paths, settings, ChunkSender::new(tx), progress);
+        let written = encrypting
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the encrypting thread panicked")));
+        match (framed, written) {
+            (Ok(stats), Ok(out)) => Ok((stats, out)),
+            // The output's own error is the cause when the framing side only
+            // saw the channel close.
+            (Err(WriteError::Failed(Error::Io { source, .. })), Err(out_err))
+                if source.kind() == io::ErrorKind::BrokenPipe =>
+            {
+                Err(WriteError::Failed(output_error(out_err)))
+            }
+            (Err(e), _) => Err(e),
+            (Ok(_), Err(out_err)) => Err(WriteError::Failed(output_error(out_err))),
+        }
+    })
+}
+
+fn output_error(e: io::Error) -> Error {
+    match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<OutputError>())
+    {
+        Some(OutputError { path, .. }) => {
+            let path = path.clone();
+            let kind = e.kind();
+            Error::io(Action::Write, path, io::Error::new(kind, e.to_string()))
+        }
+        None => Error::io(Action::Write, "archive output", e),
+    }
+}
+
+/// An error of an output file, carrying its path through `io::Error`.
+#[derive(Debug)]
+pub struct OutputError {
+    /// The file that failed.
+    pub path: PathBuf,
+    /// The cause.
+    pub source: io::Error,
+}
+
+impl std::fmt::Display for OutputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.source)
+    }
+}
+
+impl std::error::Error for OutputError {}
+
+enum Message {
+    Data(Vec<u8>),
+    End,
+}
+
+/// The encrypting thread: age-encrypts chunks into `out` until `End`. If the
+/// channel closes without `End` the producer failed, and the output is left
+/// unfinished (the caller discards it) rather than sealed as if complete.
+fn encrypt_chunks<W: Write>(
+    encryptor: age::Encryptor,
+    rx: Receiver<Message>,
+    out: W,
+) -> io::Result<W> {
+    let mut writer = encryptor.wrap_output(out)?;
+    loop {
+        match rx.recv() {
+            Ok(Message::Data(chunk)) => writer.write_all(&chunk)?,
+            Ok(Message::End) => return writer.finish(),
+            Err(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::Interrupted,
+                    "archive abandoned",
+                ))
+            }
+        }
+    }
+}
+
+/// Hands 1 MiB chunks to the encrypting thread.
+struct ChunkSender {
+    tx: SyncSender<Message>,
+    buf: Vec<u8>,
+}
+
+impl ChunkSender {
+    fn new(tx: SyncSender<Message>) -> Self {
+        ChunkSender {
+            tx,
+            buf: Vec::with_capacity(CHUNK),
+        }
+    }
+
+    fn send_buf(&mut self) -> io::Result<()> {
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        self.tx
+            .send(Message::Data(chunk))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "archive output failed"))
+    }
+
+    fn close(mut self) -> io::Result<()> {
+        if !self.buf.is_empty() {
+            self.send_buf()?;
+        }
+        self.tx
+            .send(Message::End)
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "archive output failed"))
+    }
+}
+
+impl Write for ChunkSender {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let room = CHUNK - self.buf.len();
+        let n = room.min(data.len());
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() == CHUNK {
+            self.send_buf()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Counts bytes written.
+struct Counting<W> {
+    inner: W,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(data)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+type Stream = Counting<BufWriter<zstd::stream::write::Encoder<'static, ChunkSender>>>;
+
+fn frame_and_compress(
+    paths: &[PathBuf],
+    settings: ArchiveSettings,
+    sender: ChunkSender,
+    progress: &dyn Progress,
+) -> Result<ArchiveStats, WriteError> {
+    let zio = |e: io::Error| WriteError::Failed(Error::io(Action::Write, "archive output", e));
+    let mut encoder = zstd::stream::write::Encoder::new(sender, settings.level).map_err(zio)?;
+    encoder.include_checksum(true).map_err(zio)?;
+    let workers = worker_threads(settings.threads);
+    if workers > 1 {
+        encoder.multithread(workers).map_err(zio)?;
+    }
+    let stream = Counting {
+        inner: BufWriter::with_capacity(CHUNK, encoder),
+        bytes: 0,
+    };
+    let mut builder = tar::Builder::new(stream);
+    builder.mode(tar::HeaderMode::Complete);
+
+    let spool =
+        tempfile::tempfile().map_err(|e| Error::io(Action::Create, "temporary manifest", e))?;
+    let mut manifest = BufWriter::new(spool);
+    let mut stats = ArchiveStats::default();
+
+    for root in paths {
+        add_root(&mut builder, root, &mut manifest, &mut stats, progress)?;
+    }
+
+    let mut spool = manifest
+        .into_inner()
+        .map_err(|e| Error::io(Action::Write, "temporary manifest", e.into_error()))?;
+    let len = spool
+        .seek(SeekFrom::End(0))
+        .and_then(|len| spool.seek(SeekFrom::Start(0)).map(|_| len))
+        .map_err(|e| Error::io(Action::Read, "temporary manifest", e))?;
+    let mut header = file_header(len, 0o644, settings.manifest_mtime);
+    builder
+        .append_data(&mut header, MANIFEST_NAME, BufReader::new(spool))
+        .map_err(zio)?;
+
+    let stream = builder.into_inner().map_err(zio)?;
+    stats.tar_bytes = stream.bytes;
+    let encoder = stream.inner.into_inner().map_err(|e| zio(e.into_error()))?;
+    let sender = encoder.finish().map_err(zio)?;
+    sender.close().map_err(zio)?;
+    Ok(stats)
+}
+
+fn file_header(size: u64, mode: u32, mtime: u64) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_size(size);
+    h.set_mode(mode);
+    h.set_mtime(mtime);
+    h.set_uid(0);
+    h.set_gid(0);
+    h
+}
+
+fn dir_header(mode: u32, mtime: u64) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Directory);
+    h.set_size(0);
+    h.set_mode(mode);
+    h.set_mtime(mtime);
+    h.set_uid(0);
+    h.set_gid(0);
+    h
+}
+
+fn mtime_of(meta: &fs::Metadata) -> u64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(unix)]
+fn mode_of(meta: &fs::Metadata, default: u32) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = default;
+    meta.permissions().mode() & 0o777
+}
+
+#[cfg(not(unix))]
+fn mode_of(_meta: &fs::Metadata, default: u32) -> u32 {
+    default
+}
+
+/// The name an archive path is stored and listed under: components joined by `/`.
+pub fn archive_name(path: &Path) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for (i, c) in path.components().enumerate() {
+        let Component::Normal(part) = c else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("unexpected path component in {}", path.display()),
+            ));
+        };
+        if i > 0 {
+            out.push(b'/');
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            out.extend_from_slice(part.as_bytes());
+        }
+        #[cfg(not(unix))]
+        {
+            let s = part.to_str().ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("file name is not valid Unicode: {}", path.display()),
+                )
+            })?;
+            out.extend_from_slice(s.as_bytes());
+        }
+    }
+    Ok(out)
+}
+
+fn add_root(
+    builder: &mut tar::Builder<Stream>,
+    root: &Path,
+    manifest: &mut BufWriter<File>,
+    stats: &mut ArchiveStats,
+    progress: &dyn Progress,
+) -> Result<(), WriteError> {
+    let base = root.file_name().map(PathBuf::from).ok_or_else(|| {
+        Error::io(
+            Action::Read,
+            root,
+            io::Error::other("path has no file name"),
+        )
+    })?;
+    let walker = walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name();
+    for entry in walker {
+        let entry = entry.map_err(|e| {
+            let path = e.path().unwrap_or(root).to_path_buf();
+            let source = e
+                .into_io_error()
+                .unwrap_or_else(|| io::Error::other("symbolic link loop"));
+            Error::io(Action::Read, path, source)
+        })?;
+        let rel = entry.path().strip_prefix(root).unwrap_or(Path::new(""));
+        let name = if rel.as_os_str().is_empty() {
+            base.clone()
+        } else {
+            base.join(rel)
+        };
+        let file_type = entry.file_type();
+        if file_type.is_dir() {
+            let meta = entry
+                .metadata()
+                .map_err(|e| Error::io(Action::Read, entry.path(), e.into()))?;
+            let mut h = dir_header(mode_of(&meta, 0o755), mtime_of(&meta));
+            builder
+                .append_data(&mut h, &name, io::empty())
+                .map_err(|e| Error::io(Action::Write, "archive output", e))?;
+            stats.dirs += 1;
+        } else if file_type.is_file() {
+            add_file(builder, entry.path(), &name, manifest, stats, progress)?;
+        } else {
+            stats.skipped.push(entry.path().to_path_buf());
+        }
+    }
+    Ok(())
+}
+
+fn add_file(
+    builder: &mut tar::Builder<Stream>,
+    path: &Path,
+    name: &Path,
+    manifest: &mut BufWriter<File>,
+    stats: &mut ArchiveStats,
+    progress: &dyn Progress,
+) -> Result<(), WriteError> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        // Gone between listing and opening: the tree changed under us.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(WriteError::SourceChanged(path.to_path_buf()))
+        }
+        Err(e) => return Err(Error::io(Action::Read, path, e).into()),
+    };
+    let before = file
+        .metadata()
+        .map_err(|e| Error::io(Action::Read, path, e))?;
+    let size = before.len();
+    let mut reader = ExactReader {
+        inner: HashingReader::new(BufReader::with_capacity(CHUNK, &file)),
+        remaining: size,
+        short: false,
+        progress,
+    };
+    let mut header = file_header(size, mode_of(&before, 0o644), mtime_of(&before));
+    let appended = builder.append_data(&mut header, name, &mut reader);
+    if reader.short {
+        return Err(WriteError::SourceChanged(path.to_path_buf()));
+    }
+    appended.map_err(|e| {
+        if e.get_ref().is_some_and(|i| i.is::<ReadFailure>()) {
+            Error::io(Action::Read, path, io::Error::new(e.kind(), e.to_string()))
+        } else {
+            Error::io(Action::Write, "archive output", e)
+        }
+    })?;
+    let after = file
+        .metadata()
+        .map_err(|e| Error::io(Action::Read, path, e))?;
+    if after.len() != size || after.modified().ok() != before.modified().ok() {
+        return Err(WriteError::SourceChanged(path.to_path_buf()));
+    }
+    let (digest, _) = reader.inner.finish();
+    let line_name = archive_name(name).map_err(|e| Error::io(Action::Read, path, e))?;
+    manifest
+        .write_all(&sums::format_line(&digest, &line_name))
+        .map_err(|e| Error::io(Action::Write, "temporary manifest", e))?;
+    stats.files += 1;
+    stats.plaintext_bytes += size;
+    Ok(())
+}
+
+/// Marks read errors of a source file so they are reported against it.
+#[derive(Debug)]
+struct ReadFailure(io::Error);
+
+impl std::fmt::Display for ReadFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for ReadFailure {}
+
+/// Yields exactly `remaining` bytes of a file; ending early sets `short`.
+struct ExactReader<'a, R> {
+    inner: HashingReader<R>,
+    remaining: u64,
+    short: bool,
+    progress: &'a dyn Progress,
+}
+
+impl<R: Read> Read for ExactReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.remaining == 0 {
+            return Ok(0);
+        }
+        let want = buf
+            .len()
+            .min(self.remaining.min(usize::MAX as u64) as usize);
+        let n = self
+            .inner
+            .read(&mut buf[..want])
+            .map_err(|e| io::Error::new(e.kind(), ReadFailure(e)))?;
+        if n == 0 {
+            self.short = true;
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "file shrank while it was read",
+            ));
+        }
+        self.remaining -= n as u64;
+        self.progress.advance(n as u64);
+        Ok(n)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Reading
+
+/// A problem found in an archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The entry concerned, if any (lossy UTF-8 for display).
+    pub entry: Option<String>,
+    /// What is wrong.
+    pub detail: String,
+}
+
+/// The result of reading an archive to its end.
+#[derive(Debug, Clone, Default)]
+pub struct ArchiveReport {
+    /// Regular files read (the manifest not counted).
+    pub files: u64,
+    /// Bytes of file contents read.
+    pub bytes: u64,
+    /// Every problem found; empty means intact.
+    pub findings: Vec<Finding>,
+}
+
+/// Why an archive could not be read at all.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The identities do not open it.
+    WrongKey,
+    /// It is not an age file, or its header is damaged.
+    NotAnArchive(String),
+    /// The file could not be read.
+    Io(io::Error),
+}
+
+/// Opens an age-encrypted, zstd-compressed stream for reading its tar.
+pub fn open<'a, R: io::BufRead + 'a>(
+    input: R,
+    identities: impl Iterator<Item = &'a dyn age::Identity>,
+) -> Result<impl Read + 'a, ReadError> {
+    let decryptor =
+        age::Decryptor::new_buffered(input).map_err(|e| ReadError::NotAnArchive(e.to_string()))?;
+    let plain = decryptor.decrypt(identities).map_err(|e| match e {
+        age::DecryptError::NoMatchingKeys => ReadError::WrongKey,
+        age::DecryptError::Io(io) => ReadError::Io(io),
+        other => ReadError::NotAnArchive(other.to_string()),
+    })?;
+    zstd::stream::read::Decoder::new(plain).map_err(ReadError::Io)
+}
+
+/// Whether an entry path is a safe relative path: no root, no drive, no `..`,
+/// no empty or `.` parts.
+pub fn is_safe_entry_path(name: &[u8]) -> bool {
+    if name.is_empty() || name.starts_with(b"/") || name.contains(&0) {
+        return false;
+    }
+    let trimmed = name.strip_suffix(b"/").unwrap_or(name);
+    trimmed.split(|b| *b == b'/').all(|part| {
+        !part.is_empty()
+            && part != b"."
+            && part != b".."
+            && !(cfg!(windows) && (part.contains(&b'\\') || part.contains(&b':')))
+    })
+}
+
+/// Reads a whole archive: checks every entry's type and path, hashes every
+/// file and compares with the manifest, and reads the streams to their end.
+pub fn check_archive(plain: impl Read, progress: &dyn Progress) -> io::Result<ArchiveReport> {
+    let mut report = ArchiveReport::default();
+    let mut seen: BTreeMap<Vec<u8>, Sha256Digest> = BTreeMap::new();
+    let mut manifest: Option<Vec<sums::SumEntry>> = None;
+    let mut archive = tar::Archive::new(plain);
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let name = entry.path_bytes().into_owned();
+        let shown = String::from_utf8_lossy(&name).into_owned();
+        let finding = |detail: &str| Finding {
+            entry: Some(shown.clone()),
+            detail: detail.to_string(),
+        };
+        if !is_safe_entry_path(&name) {
+            report
+                .findings
+                .push(finding("unsafe path (absolute, `..` or empty part)"));
+            continue;
+        }
+        match entry.header().entry_type() {
+            tar::EntryType::Directory => {}
+            tar::EntryType::Regular | tar::EntryType::Continuous => {
+                if name == MANIFEST_NAME.as_bytes() {
+                    if manifest.is_some() {
+                        report.findings.push(finding("second manifest"));
+                        continue;
+                    }
+                    let parsed = sums::parse(BufReader::new(&mut entry));
+                    match parsed {
+                        Ok(m) => manifest = Some(m),
+                        Err(e) => report.findings.push(finding(&format!("bad manifest: {e}"))),
+                    }
+                    continue;
+                }
+                let (digest, n) = sums::digest_reader(ProgressReader {
+                    inner: &mut entry,
+                    progress,
+                })?;
+                report.files += 1;
+                report.bytes += n;
+                if seen.insert(name, digest).is_some() {
+                    report.findings.push(finding("file stored twice"));
+                }
+            }
+            other => report.findings.push(finding(&format!(
+                "not a regular file or directory ({other:?})"
+            ))),
+        }
+    }
+    // Read to the end so the zstd frame checksum and age's final tag are checked.
+    let mut rest = archive.into_inner();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = rest.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        if buf[..n].iter().any(|b| *b != 0) {
+            report.findings.push(Finding {
+                entry: None,
+                detail: "data after the end of the tar archive".into(),
+            });
+            io::copy(&mut rest, &mut io::sink())?;
+            break;
+        }
+    }
+    match manifest {
+        None => report.findings.push(Finding {
+            entry: None,
+            detail: format!("{MANIFEST_NAME} is missing"),
+        }),
+        Some(listed) => {
+            for item in listed {
+                let shown = String::from_utf8_lossy(&item.name).into_owned();
+                match seen.remove(&item.name) {
+                    None => report.findings.push(Finding {
+                        entry: Some(shown),
+                        detail: "listed in the manifest but missing".into(),
+                    }),
+                    Some(d) if d != item.digest => report.findings.push(Finding {
+                        entry: Some(shown),
+                        detail: "contents do not match the manifest".into(),
+                    }),
+                    Some(_) => {}
+                }
+            }
+            for name in seen.keys() {
+                report.findings.push(Finding {
+                    entry: Some(String::from_utf8_lossy(name).into_owned()),
+                    detail: "not listed in the manifest".into(),
+                });
+            }
+        }
+    }
+    Ok(report)
+}
+
+struct ProgressReader<'a, R> {
+    inner: R,
+    progress: &'a dyn Progress,
+}
+
+impl<R: Read> Read for ProgressReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.advance(n as u64);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsafe_entry_paths_are_recognised() {
+        for bad in [
+            &b"/etc/passwd"[..],
+            b"../x",
+            b"a/../../x",
+            b"a//b",
+            b"",
+            b"./a",
+            b"a\0b",
+        ] {
+            assert!(
+                !is_safe_entry_path(bad),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        for good in [
+            &b"master/households.csv"[..],
+            "台帳/メモ 1.txt".as_bytes(),
+            b"dir/",
+        ] {
+            assert!(is_safe_entry_path(good));
+        }
+    }
+
+    #[test]
+    fn archive_names_join_components_with_slashes() {
+        let p = Path::new("master").join("sub").join("a b.txt");
+        assert_eq!(archive_name(&p).unwrap(), b"master/sub/a b.txt");
+    }
+}

@@ -1,0 +1,93 @@
+//! `kura backup`: the monthly snapshot.
+
+use kura::backup::{self, BackupRequest};
+use kura::error::human_bytes;
+use kura::{Error, ExitCode};
+
+use super::Ctx;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only these destinations (repeatable) [default: all]
+    #[arg(long = "dest", value_name = "NAME")]
+    dest: Vec<String>,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
+    let policy = ctx.load_policy()?;
+    let operator = ctx.operator(&policy)?;
+    let progress = ctx.progress();
+    let outcome = backup::run(&BackupRequest {
+        policy: &policy,
+        operator: &operator,
+        destinations: &args.dest,
+        clock: ctx.clock,
+        progress: &progress,
+        audit: None,
+    })?;
+    let failure = outcome.failure();
+    if ctx.json {
+        let dests: Vec<_> = outcome
+            .destinations
+            .iter()
+            .map(|d| match &d.result {
+                Ok(dir) => serde_json::json!({
+                    "name": d.name, "path": d.path, "ok": true, "snapshot_dir": dir,
+                }),
+                Err(e) => serde_json::json!({
+                    "name": d.name, "path": d.path, "ok": false, "error": e.message(ctx.lang),
+                }),
+            })
+            .collect();
+        ctx.print_json(&serde_json::json!({
+            "ok": failure.is_none(),
+            "id": outcome.meta.id,
+            "snapshot": outcome.meta,
+            "destinations": dests,
+            "skipped": outcome.skipped,
+        }));
+    } else {
+        println!(
+            "{} {} ({} {})",
+            ctx.t("スナップショット", "snapshot"),
+            outcome.meta.id,
+            ctx.t("対象月", "month"),
+            outcome.meta.month
+        );
+        for a in &outcome.meta.archives {
+            println!(
+                "  {:<14} {:>6} {}  {:>10} → {:>10}  sha256 {}",
+                a.name,
+                a.files,
+                ctx.t("ファイル", "files"),
+                human_bytes(a.plaintext_bytes),
+                human_bytes(a.ciphertext_bytes),
+                &a.ciphertext_sha256[..16]
+            );
+        }
+        for d in &outcome.destinations {
+            match &d.result {
+                Ok(dir) => println!(
+                    "  {} {}: {}",
+                    ctx.t("保存済", "written"),
+                    d.name,
+                    dir.display()
+                ),
+                Err(e) => println!(
+                    "  {} {}: {}",
+                    ctx.t("失敗", "FAILED"),
+                    d.name,
+                    e.message(ctx.lang)
+                ),
+            }
+        }
+        for p in &outcome.skipped {
+            eprintln!(
+                "kura: {}: {}",
+                ctx.t("特殊ファイルのため対象外", "skipped special file"),
+                p.display()
+            );
+        }
+    }
+    ctx.conclude(failure)
+}

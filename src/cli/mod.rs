@@ -1,0 +1,206 @@
+//! The command line. Each subcommand is one file that parses its arguments,
+//! calls the library, and renders text or JSON. This module holds the global
+//! options, the shared context, and the one place where an error becomes a
+//! message on stderr and an exit code.
+
+mod backup;
+mod demo;
+mod keys;
+mod policy;
+mod progress;
+mod snapshots;
+mod verify;
+mod volume;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use kura::clock::Clock;
+use kura::policy::Policy;
+use kura::{Error, ExitCode, Lang};
+
+const EXIT_CODES: &str = "\
+Exit codes / 終了コード:
+  0  success; everything checked is intact / 正常
+  1  integrity problem or inspection finding / 完全性の問題・点検での指摘
+  2  usage or policy error / 使い方・ポリシーの誤り
+  3  operational failure (I/O, destination missing, out of space, lock held, key) / 運用上の失敗
+  4  refused by rule (unregistered volume, operator not authorised, …) / 規則による拒否
+
+Environment: KURA_POLICY, KURA_OPERATOR, KURA_LANG, KURA_NOW (RFC 3339, rehearsals), KURA_PASSPHRASE";
+
+/// kura (蔵): encrypted, checksummed, audited monthly snapshots of a system's
+/// master data and logs, restorable with stock age, zstd and tar.
+#[derive(Debug, Parser)]
+#[command(name = "kura", version, after_help = EXIT_CODES, propagate_version = true)]
+pub struct Cli {
+    /// Policy file [default: kura.toml in the current directory]
+    #[arg(long, global = true, env = "KURA_POLICY", value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// The person doing the work (must be listed in [access].operators)
+    #[arg(long, global = true, env = "KURA_OPERATOR", value_name = "NAME")]
+    operator: Option<String>,
+    /// Print one JSON object on stdout instead of human text
+    #[arg(long, global = true)]
+    json: bool,
+    /// Language of human output [default: from LANG]
+    #[arg(long, global = true, env = "KURA_LANG", value_parser = ["ja", "en"])]
+    lang: Option<String>,
+    /// No progress output
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build a sandbox and run the whole monthly job in it
+    Demo(demo::Args),
+    /// Check and print the policy
+    #[command(subcommand)]
+    Policy(policy::Command),
+    /// Create and inspect keys
+    #[command(subcommand)]
+    Keys(keys::Command),
+    /// Register backup media
+    #[command(subcommand)]
+    Volume(volume::Command),
+    /// Take a snapshot of every source onto the destinations
+    Backup(backup::Args),
+    /// List snapshots on the destinations
+    Snapshots(snapshots::Args),
+    /// Verify snapshots (without a key, or fully with -i)
+    Verify(verify::Args),
+}
+
+/// What every command gets: global options resolved once.
+pub struct Ctx {
+    lang: Lang,
+    json: bool,
+    quiet: bool,
+    policy: Option<PathBuf>,
+    operator: Option<String>,
+    clock: Clock,
+}
+
+impl Ctx {
+    /// Loads and validates the policy.
+    fn load_policy(&self) -> Result<Policy, Error> {
+        let file = self
+            .policy
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("kura.toml"));
+        Policy::load(&file, self.lang)
+    }
+
+    /// The operator, checked against the policy.
+    fn operator(&self, policy: &Policy) -> Result<String, Error> {
+        policy.authorise(self.operator.as_deref())
+    }
+
+    /// Ends a command that has already printed its result: the error, if
+    /// any, goes to stderr and decides the exit code.
+    fn conclude(&self, failure: Option<Error>) -> Result<ExitCode, Error> {
+        match failure {
+            None => Ok(ExitCode::Ok),
+            Some(e) => {
+                print_error(&e, self.lang);
+                Ok(e.exit_code())
+            }
+        }
+    }
+
+    fn t<'a>(&self, ja: &'a str, en: &'a str) -> &'a str {
+        self.lang.pick(ja, en)
+    }
+
+    /// Prints a JSON value on stdout.
+    fn print_json(&self, value: &serde_json::Value) {
+        let mut out = std::io::stdout().lock();
+        let _ = serde_json::to_writer_pretty(&mut out, value);
+        let _ = writeln!(out);
+    }
+
+    fn progress(&self) -> progress::Bar {
+        progress::Bar::new(!self.quiet && std::io::stderr().is_terminal())
+    }
+
+    /// A passphrase from `KURA_PASSPHRASE`, or asked on the terminal.
+    fn passphrase(&self, prompt: &str) -> Option<age::secrecy::SecretString> {
+        if let Ok(p) = std::env::var("KURA_PASSPHRASE") {
+            return Some(p.into());
+        }
+        if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+            return None;
+        }
+        rpassword::prompt_password(format!("{prompt}: "))
+            .ok()
+            .map(Into::into)
+    }
+}
+
+/// Parses the command line, runs the command and returns its exit code.
+pub fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let lang = cli
+        .lang
+        .as_deref()
+        .and_then(Lang::parse)
+        .unwrap_or_else(|| Lang::from_locale(std::env::var("LANG").ok().as_deref()));
+    let json = cli.json;
+    let result =
+        Clock::from_env_value(std::env::var("KURA_NOW").ok().as_deref()).and_then(|clock| {
+            let ctx = Ctx {
+                lang,
+                json,
+                quiet: cli.quiet,
+                policy: cli.policy,
+                operator: cli.operator,
+                clock,
+            };
+            run(&ctx, cli.command)
+        });
+    let code = match result {
+        Ok(code) => code,
+        Err(e) => {
+            report_error(&e, lang, json);
+            e.exit_code()
+        }
+    };
+    std::process::ExitCode::from(code.code() as u8)
+}
+
+fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
+    match command {
+        Command::Demo(a) => demo::run(ctx, a),
+        Command::Policy(c) => policy::run(ctx, c),
+        Command::Keys(c) => keys::run(ctx, c),
+        Command::Volume(c) => volume::run(ctx, c),
+        Command::Backup(a) => backup::run(ctx, a),
+        Command::Snapshots(a) => snapshots::run(ctx, a),
+        Command::Verify(a) => verify::run(ctx, a),
+    }
+}
+
+/// The one place an error reaches the user.
+fn report_error(e: &Error, lang: Lang, json: bool) {
+    print_error(e, lang);
+    if json {
+        let value = serde_json::json!({
+            "ok": false,
+            "error": { "exit_code": e.exit_code().code(), "message": e.message(lang) },
+        });
+        let _ = serde_json::to_writer_pretty(std::io::stdout().lock(), &value);
+        println!();
+    }
+}
+
+fn print_error(e: &Error, lang: Lang) {
+    let label = lang.pick("エラー", "error");
+    eprintln!("kura: {label}: {}", e.message(lang));
+    if let Some(hint) = e.hint(lang) {
+        eprintln!("  {}: {hint}", lang.pick("対処", "hint"));
+    }
+}

@@ -1,0 +1,108 @@
+//! `kura policy check`: validate the policy and print it as kura understands it.
+
+use clap::Subcommand;
+use kura::{Error, ExitCode};
+
+use super::Ctx;
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the policy and print the effective settings
+    Check,
+}
+
+pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
+    let Command::Check = command;
+    let p = ctx.load_policy()?;
+    if ctx.json {
+        ctx.print_json(&serde_json::json!({ "ok": true, "policy": p }));
+        return Ok(ExitCode::Ok);
+    }
+    println!("{}: {}", ctx.t("ポリシー", "policy"), p.file.display());
+    println!(
+        "  {}: {} / {}",
+        ctx.t("履行場所", "site"),
+        p.site.name,
+        p.site.system
+    );
+    if let Some(c) = &p.site.contractor {
+        println!("  {}: {c}", ctx.t("受託者", "contractor"));
+    }
+    println!(
+        "  {}: {} 〜 {}",
+        ctx.t("契約期間", "contract"),
+        p.site.contract_start,
+        p.site.contract_end
+    );
+    println!(
+        "  {}: {}",
+        ctx.t("作業者", "operators"),
+        p.operators.join(", ")
+    );
+    println!("  {}:", ctx.t("バックアップ対象", "sources"));
+    for s in &p.sources {
+        println!("    {} ({})", s.name, s.label);
+        for path in &s.paths {
+            println!("      {}", path.path.display());
+        }
+        if let Some(cmd) = &s.prepare {
+            println!("      prepare: {}", cmd.join(" "));
+        }
+    }
+    println!("  {}:", ctx.t("保存先", "destinations"));
+    for d in &p.destinations {
+        println!("    {} ({}): {}", d.name, d.label, d.path.display());
+        println!("      volumes: [{}]", d.volumes.join(", "));
+        if let Some(g) = d.min_free_gib {
+            println!("      min_free_gib: {g}");
+        }
+    }
+    println!("  {}:", ctx.t("暗号化の受信者", "recipients"));
+    for r in &p.recipients {
+        println!("    {r}");
+    }
+    match &p.signing {
+        Some(s) => println!(
+            "  {}: {} / {}",
+            ctx.t("署名", "signing"),
+            s.secret_key.display(),
+            s.public_key.display()
+        ),
+        None => println!("  {}: {}", ctx.t("署名", "signing"), ctx.t("なし", "off")),
+    }
+    println!(
+        "  {}: zstd level {}, threads {}",
+        ctx.t("圧縮", "compression"),
+        p.compression.level,
+        p.compression.threads
+    );
+    println!(
+        "  {}: {} {}, {} {}",
+        ctx.t("スケジュール", "schedule"),
+        ctx.t("毎月", "day of month"),
+        p.schedule.day_of_month,
+        ctx.t("猶予日数", "grace days"),
+        p.schedule.grace_days
+    );
+    println!(
+        "  {}: keep_monthly {}, keep_yearly {}",
+        ctx.t("保持", "retention"),
+        p.retention.keep_monthly,
+        p.retention.keep_yearly
+    );
+    println!(
+        "  {}: {}",
+        ctx.t("監査ログ", "audit database"),
+        p.audit_database.display()
+    );
+    for d in &p.disks {
+        println!(
+            "  {} {}: {}",
+            ctx.t("空き容量の点検", "disk"),
+            d.label,
+            d.path.display()
+        );
+    }
+    println!("{}", ctx.t("ポリシーは有効です。", "The policy is valid."));
+    Ok(ExitCode::Ok)
+}

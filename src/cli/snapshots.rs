@@ -1,0 +1,92 @@
+//! `kura snapshots`: what is on each destination.
+
+use kura::error::human_bytes;
+use kura::{media, snapshot, Error, ExitCode};
+
+use super::Ctx;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only these destinations (repeatable) [default: all]
+    #[arg(long = "dest", value_name = "NAME")]
+    dest: Vec<String>,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
+    let policy = ctx.load_policy()?;
+    let mut json_dests = Vec::new();
+    let mut missing = None;
+    for d in &policy.destinations {
+        if !args.dest.is_empty() && !args.dest.contains(&d.name) {
+            continue;
+        }
+        if !d.path.is_dir() {
+            let e = Error::DestinationMissing {
+                dest: d.name.clone(),
+                path: d.path.clone(),
+            };
+            if ctx.json {
+                json_dests.push(serde_json::json!({
+                    "name": d.name, "path": d.path, "present": false, "snapshots": [],
+                }));
+            }
+            missing.get_or_insert(e);
+            continue;
+        }
+        let volume = media::read_marker(&d.path).ok().flatten().map(|m| m.id);
+        let listed = snapshot::list(&d.path)?;
+        if ctx.json {
+            let snaps: Vec<_> = listed
+                .iter()
+                .map(|s| match &s.meta {
+                    Ok(m) => serde_json::json!({
+                        "id": s.id, "month": m.month, "created_at": m.created_at,
+                        "operator": m.operator, "archives": m.archives.len(),
+                        "files": m.archives.iter().map(|a| a.files).sum::<u64>(),
+                        "bytes": m.archives.iter().map(|a| a.ciphertext_bytes).sum::<u64>(),
+                        "signed": s.signed,
+                    }),
+                    Err(e) => serde_json::json!({ "id": s.id, "error": e }),
+                })
+                .collect();
+            json_dests.push(serde_json::json!({
+                "name": d.name, "path": d.path, "present": true, "volume": volume,
+                "snapshots": snaps,
+            }));
+            continue;
+        }
+        println!(
+            "{} ({}): {}  [{}]",
+            d.name,
+            d.label,
+            d.path.display(),
+            volume.as_deref().unwrap_or("?")
+        );
+        if listed.is_empty() {
+            println!("  {}", ctx.t("(スナップショットなし)", "(no snapshots)"));
+        }
+        for s in &listed {
+            match &s.meta {
+                Ok(m) => println!(
+                    "  {}  {}  {:>2} {}  {:>10}  {}{}",
+                    s.id,
+                    m.month,
+                    m.archives.len(),
+                    ctx.t("アーカイブ", "archives"),
+                    human_bytes(m.archives.iter().map(|a| a.ciphertext_bytes).sum()),
+                    m.operator,
+                    if s.signed {
+                        ctx.t("  署名あり", "  signed")
+                    } else {
+                        ""
+                    }
+                ),
+                Err(e) => println!("  {}  {}: {e}", s.id, ctx.t("読めません", "unreadable")),
+            }
+        }
+    }
+    if ctx.json {
+        ctx.print_json(&serde_json::json!({ "destinations": json_dests }));
+    }
+    ctx.conclude(missing)
+}

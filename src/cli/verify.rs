@@ -1,0 +1,152 @@
+//! `kura verify`: check snapshots without a key, or fully with `-i`.
+
+use std::path::PathBuf;
+
+use kura::verify::{self, DestinationVerdict, Selection};
+use kura::{keys, Error, ExitCode};
+
+use super::Ctx;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A snapshot id, `latest` or `all`
+    #[arg(default_value = "latest")]
+    snapshot: String,
+    /// Only these destinations (repeatable) [default: all]
+    #[arg(long = "dest", value_name = "NAME")]
+    dest: Vec<String>,
+    /// An age identity: also decrypt and check every file
+    #[arg(short = 'i', long = "identity", value_name = "FILE")]
+    identity: Option<PathBuf>,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
+    let policy = ctx.load_policy()?;
+    let selection = Selection::parse(&args.snapshot)?;
+    let identities = match &args.identity {
+        Some(path) => {
+            // Reading decrypted data is an access: it needs a named operator.
+            ctx.operator(&policy)?;
+            Some(keys::load_identities(path, &|p| ctx.passphrase(p))?)
+        }
+        None => None,
+    };
+    let public_key = match &policy.signing {
+        Some(s) => Some(keys::load_public_key(&s.public_key)?),
+        None => None,
+    };
+    let dests: Vec<_> = policy
+        .destinations
+        .iter()
+        .filter(|d| args.dest.is_empty() || args.dest.contains(&d.name))
+        .collect();
+    let progress = ctx.progress();
+    let verdicts = verify::verify_destinations(
+        &dests,
+        &selection,
+        public_key.as_ref(),
+        identities.as_ref(),
+        &progress,
+    )?;
+    let ok = verdicts
+        .iter()
+        .all(|d| d.error.is_none() && d.snapshots.iter().all(|s| s.ok()));
+    let failure = first_problem(&verdicts);
+    if ctx.json {
+        let dests: Vec<_> = verdicts
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "name": d.name, "path": d.path,
+                    "error": d.error.as_ref().map(|e| e.message(ctx.lang)),
+                    "snapshots": d.snapshots,
+                })
+            })
+            .collect();
+        ctx.print_json(&serde_json::json!({ "ok": ok, "destinations": dests }));
+    } else {
+        print_human(ctx, &verdicts);
+    }
+    ctx.conclude(failure)
+}
+
+fn first_problem(verdicts: &[DestinationVerdict]) -> Option<Error> {
+    // An operational failure (missing disk) outranks a finding.
+    let operational = verdicts.iter().find_map(|d| match &d.error {
+        Some(Error::DestinationMissing { dest, path }) => Some(Error::DestinationMissing {
+            dest: dest.clone(),
+            path: path.clone(),
+        }),
+        _ => None,
+    });
+    operational.or_else(|| {
+        verdicts.iter().find_map(|d| {
+            if let Some(e) = &d.error {
+                return Some(Error::Integrity {
+                    path: d.path.clone(),
+                    detail: e.to_string(),
+                });
+            }
+            d.snapshots
+                .iter()
+                .find(|s| !s.ok())
+                .map(|s| Error::Integrity {
+                    path: s.dir.clone(),
+                    detail: s
+                        .findings
+                        .iter()
+                        .chain(s.archives.iter().flat_map(|a| a.findings.iter()))
+                        .next()
+                        .cloned()
+                        .unwrap_or_default(),
+                })
+        })
+    })
+}
+
+fn print_human(ctx: &Ctx, verdicts: &[DestinationVerdict]) {
+    for d in verdicts {
+        println!("{}: {}", d.name, d.path.display());
+        if let Some(e) = &d.error {
+            println!("  {} {}", ctx.t("指摘", "FINDING"), e.message(ctx.lang));
+        }
+        for s in &d.snapshots {
+            let level = if s.level == "full" {
+                ctx.t("全件復号", "full")
+            } else {
+                ctx.t("鍵なし", "without key")
+            };
+            let verdict = if s.ok() {
+                ctx.t("正常", "OK")
+            } else {
+                ctx.t("指摘", "FINDING")
+            };
+            let sig = match s.signature {
+                Some(true) => ctx.t(", 署名 正常", ", signature valid"),
+                Some(false) => ctx.t(", 署名 不正", ", signature INVALID"),
+                None => "",
+            };
+            println!("  {} [{level}{sig}] {verdict}", s.id);
+            for f in &s.findings {
+                println!("    - {f}");
+            }
+            for a in &s.archives {
+                let mark = if a.findings.is_empty() {
+                    ctx.t("正常", "OK")
+                } else {
+                    ctx.t("指摘", "FINDING")
+                };
+                println!(
+                    "    {:<14} {:>6} {}  {}",
+                    a.name,
+                    a.files,
+                    ctx.t("ファイル", "files"),
+                    mark
+                );
+                for f in &a.findings {
+                    println!("      - {f}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! `kura volume register`: mark a disk as permitted media.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use kura::{media, Error, ExitCode};
+
+use super::Ctx;
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Register a directory on a new disk as a volume; prints its id
+    Register {
+        /// The directory (created if absent), e.g. E:\kura
+        dir: PathBuf,
+        /// A label, e.g. "HDD1"
+        #[arg(long)]
+        label: String,
+    },
+}
+
+pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
+    let Command::Register { dir, label } = command;
+    let policy = ctx.load_policy()?;
+    let operator = ctx.operator(&policy)?;
+    let marker = media::register(&dir, &label, &operator, ctx.clock.now())?;
+    if ctx.json {
+        ctx.print_json(&serde_json::json!({
+            "id": marker.id, "label": marker.label, "path": dir,
+        }));
+    } else {
+        println!("{}", marker.id);
+        eprintln!(
+            "{}",
+            ctx.t(
+                "この id をポリシーの保存先の volumes に追加すると、このディスクへバックアップできます。",
+                "Add this id to the destination's volumes in the policy to back up onto this disk.",
+            )
+        );
+    }
+    Ok(ExitCode::Ok)
+}

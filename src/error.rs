@@ -1,0 +1,562 @@
+//! Errors and the exit codes they map to.
+//!
+//! Policy: every error names the thing at fault (a file, a destination, a source)
+//! and says what is wrong in one sentence, in Japanese or English. The mapping
+//! from error to exit code lives only in [`Error::exit_code`], so a command can
+//! never invent its own. Errors never carry key material: key errors name the
+//! key file, never its contents.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::i18n::Lang;
+
+/// A `Result` whose error is kura's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The exit codes of the product contract (SPEC §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    /// Success; everything checked is intact.
+    Ok = 0,
+    /// Integrity problem or inspection finding.
+    Integrity = 1,
+    /// Usage or policy error.
+    Usage = 2,
+    /// Operational failure: I/O, destination missing, out of space, lock held, key.
+    Operational = 3,
+    /// Refused by rule: unregistered volume, operator not authorised, ….
+    Refused = 4,
+}
+
+impl ExitCode {
+    /// The process exit status.
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+}
+
+/// Everything that can go wrong, with the file or thing it concerns.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The policy file is invalid at a known place.
+    Policy {
+        /// The policy file.
+        file: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column (in characters).
+        column: usize,
+        /// What is wrong, already in the user's language where it came from us.
+        message: String,
+    },
+    /// The policy file could not be read at all.
+    PolicyUnreadable {
+        /// The policy file.
+        file: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// Bad flags or arguments that clap could not catch.
+    Usage(String),
+    /// No operator was given to a command that needs one.
+    OperatorMissing,
+    /// The operator is not listed in `[access].operators`.
+    OperatorNotAuthorised {
+        /// The name given.
+        operator: String,
+        /// The policy file.
+        policy: PathBuf,
+    },
+    /// An I/O operation on a named file failed.
+    Io {
+        /// What kura was doing, e.g. "reading", "writing".
+        action: Action,
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// A destination directory is not there (disk not connected?).
+    DestinationMissing {
+        /// Destination name from the policy.
+        dest: String,
+        /// Its path.
+        path: PathBuf,
+    },
+    /// A destination's volume is not registered or not accepted by the policy.
+    UnregisteredVolume {
+        /// Destination name.
+        dest: String,
+        /// Its path.
+        path: PathBuf,
+        /// The id found on the volume, if any.
+        found: Option<String>,
+    },
+    /// A volume marker exists but cannot be understood.
+    BadVolumeMarker {
+        /// The marker file.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A directory already carries a volume marker.
+    AlreadyRegistered {
+        /// The directory.
+        path: PathBuf,
+        /// Its id.
+        id: String,
+    },
+    /// Not enough free space on a destination.
+    OutOfSpace {
+        /// Destination name.
+        dest: String,
+        /// Its path.
+        path: PathBuf,
+        /// Bytes needed.
+        needed: u64,
+        /// Bytes available.
+        available: u64,
+    },
+    /// Another kura run holds the destination's lock.
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+    },
+    /// A source path named in the policy does not exist.
+    SourceMissing {
+        /// Source name.
+        source_name: String,
+        /// The missing path.
+        path: PathBuf,
+        /// Where it is named: `policy:line:column`.
+        location: String,
+    },
+    /// A source file kept changing while it was read.
+    SourceChanging {
+        /// The file.
+        path: PathBuf,
+        /// How many times it was read.
+        attempts: u32,
+    },
+    /// A `prepare` command failed.
+    PrepareFailed {
+        /// Source name.
+        source_name: String,
+        /// The program.
+        program: String,
+        /// Exit status or spawn error.
+        detail: String,
+    },
+    /// A snapshot with this id already exists.
+    SnapshotExists {
+        /// The snapshot directory.
+        path: PathBuf,
+    },
+    /// A key file is missing, unreadable, malformed, or the passphrase is wrong.
+    Key {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong (never the key itself).
+        detail: String,
+    },
+    /// The identity does not open the archive.
+    WrongKey {
+        /// The archive.
+        path: PathBuf,
+    },
+    /// A file that kura refuses to overwrite.
+    WouldOverwrite {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Some destinations failed while others succeeded.
+    PartialFailure {
+        /// One line per failed destination.
+        failures: Vec<String>,
+    },
+    /// A refusal by rule that has no variant of its own.
+    Refused(String),
+    /// An integrity finding: a checksum, a signature, or a structure is wrong.
+    Integrity {
+        /// The file at fault.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+/// What kura was doing when an I/O error struck; part of the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Reading a file.
+    Read,
+    /// Writing a file.
+    Write,
+    /// Creating a file or directory.
+    Create,
+    /// Listing a directory.
+    List,
+    /// Renaming into place.
+    Rename,
+    /// Removing.
+    Remove,
+    /// Flushing to stable storage.
+    Sync,
+    /// Asking the file system for free space.
+    Stat,
+}
+
+impl Action {
+    fn text(self, lang: Lang) -> &'static str {
+        match self {
+            Action::Read => lang.pick("読み取れません", "cannot read"),
+            Action::Write => lang.pick("書き込めません", "cannot write"),
+            Action::Create => lang.pick("作成できません", "cannot create"),
+            Action::List => lang.pick("一覧を取得できません", "cannot list"),
+            Action::Rename => lang.pick("名前を変更できません", "cannot rename"),
+            Action::Remove => lang.pick("削除できません", "cannot remove"),
+            Action::Sync => lang.pick("ディスクへ確定できません", "cannot sync"),
+            Action::Stat => lang.pick("空き容量を取得できません", "cannot read free space of"),
+        }
+    }
+}
+
+impl Error {
+    /// Shorthand for an I/O error on a path.
+    pub fn io(action: Action, path: impl AsRef<Path>, source: io::Error) -> Error {
+        Error::Io {
+            action,
+            path: path.as_ref().to_path_buf(),
+            source,
+        }
+    }
+
+    /// The exit code of this error: the only place where that mapping is made.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Error::Integrity { .. } => ExitCode::Integrity,
+            Error::Policy { .. }
+            | Error::PolicyUnreadable { .. }
+            | Error::Usage(_)
+            | Error::OperatorMissing => ExitCode::Usage,
+            Error::Io { .. }
+            | Error::DestinationMissing { .. }
+            | Error::OutOfSpace { .. }
+            | Error::Locked { .. }
+            | Error::SourceMissing { .. }
+            | Error::SourceChanging { .. }
+            | Error::PrepareFailed { .. }
+            | Error::SnapshotExists { .. }
+            | Error::Key { .. }
+            | Error::WrongKey { .. }
+            | Error::BadVolumeMarker { .. }
+            | Error::PartialFailure { .. } => ExitCode::Operational,
+            Error::OperatorNotAuthorised { .. }
+            | Error::UnregisteredVolume { .. }
+            | Error::AlreadyRegistered { .. }
+            | Error::WouldOverwrite { .. }
+            | Error::Refused(_) => ExitCode::Refused,
+        }
+    }
+
+    /// A one-sentence message in the given language.
+    pub fn message(&self, lang: Lang) -> String {
+        let ja = lang == Lang::Ja;
+        match self {
+            Error::Policy {
+                file,
+                line,
+                column,
+                message,
+            } => format!("{}:{line}:{column}: {message}", file.display()),
+            Error::PolicyUnreadable { file, source } => {
+                if ja {
+                    format!("ポリシーファイル {} を読み取れません: {source}", file.display())
+                } else {
+                    format!("cannot read policy file {}: {source}", file.display())
+                }
+            }
+            Error::Usage(m) => m.clone(),
+            Error::OperatorMissing => lang
+                .pick(
+                    "作業者の氏名が必要です (--operator または KURA_OPERATOR)",
+                    "this command needs the operator's name (--operator or KURA_OPERATOR)",
+                )
+                .to_string(),
+            Error::OperatorNotAuthorised { operator, policy } => {
+                if ja {
+                    format!(
+                        "作業者「{operator}」は {} の [access].operators に登録されていません",
+                        policy.display()
+                    )
+                } else {
+                    format!(
+                        "operator \"{operator}\" is not listed in [access].operators of {}",
+                        policy.display()
+                    )
+                }
+            }
+            Error::Io {
+                action,
+                path,
+                source,
+            } => {
+                if ja {
+                    format!("{} を{}: {source}", path.display(), action.text(lang))
+                } else {
+                    format!("{} {}: {source}", action.text(lang), path.display())
+                }
+            }
+            Error::DestinationMissing { dest, path } => {
+                if ja {
+                    format!(
+                        "保存先「{dest}」が接続されていません: {} が見つかりません",
+                        path.display()
+                    )
+                } else {
+                    format!(
+                        "destination \"{dest}\" is not connected: {} does not exist",
+                        path.display()
+                    )
+                }
+            }
+            Error::UnregisteredVolume { dest, path, found } => match (ja, found) {
+                (true, Some(id)) => format!(
+                    "保存先「{dest}」({}) のボリューム {id} はポリシーの volumes に含まれていないため、何も書き込みませんでした",
+                    path.display()
+                ),
+                (true, None) => format!(
+                    "保存先「{dest}」({}) は登録されたボリュームではありません (kura-volume.json がありません)。何も書き込みませんでした",
+                    path.display()
+                ),
+                (false, Some(id)) => format!(
+                    "volume {id} at destination \"{dest}\" ({}) is not listed in its volumes; nothing was written",
+                    path.display()
+                ),
+                (false, None) => format!(
+                    "destination \"{dest}\" ({}) is not a registered volume (no kura-volume.json); nothing was written",
+                    path.display()
+                ),
+            },
+            Error::BadVolumeMarker { path, detail } => {
+                if ja {
+                    format!("ボリューム識別ファイル {} が不正です: {detail}", path.display())
+                } else {
+                    format!("volume marker {} is invalid: {detail}", path.display())
+                }
+            }
+            Error::AlreadyRegistered { path, id } => {
+                if ja {
+                    format!("{} は登録済みです (ボリューム {id})", path.display())
+                } else {
+                    format!("{} is already registered as volume {id}", path.display())
+                }
+            }
+            Error::OutOfSpace {
+                dest,
+                path,
+                needed,
+                available,
+            } => {
+                if ja {
+                    format!(
+                        "保存先「{dest}」({}) の空き容量が不足しています: 必要 {} / 空き {}",
+                        path.display(),
+                        human_bytes(*needed),
+                        human_bytes(*available)
+                    )
+                } else {
+                    format!(
+                        "not enough free space on destination \"{dest}\" ({}): need {}, {} free",
+                        path.display(),
+                        human_bytes(*needed),
+                        human_bytes(*available)
+                    )
+                }
+            }
+            Error::Locked { path } => {
+                if ja {
+                    format!(
+                        "別の kura が実行中です (ロック {} が使用中)",
+                        path.display()
+                    )
+                } else {
+                    format!("another kura run holds the lock {}", path.display())
+                }
+            }
+            Error::SourceMissing {
+                source_name,
+                path,
+                location,
+            } => {
+                if ja {
+                    format!(
+                        "バックアップ対象「{source_name}」の {} が見つかりません ({location} で指定)",
+                        path.display()
+                    )
+                } else {
+                    format!(
+                        "source \"{source_name}\": {} does not exist (named at {location})",
+                        path.display()
+                    )
+                }
+            }
+            Error::SourceChanging { path, attempts } => {
+                if ja {
+                    format!(
+                        "{} が読み取り中に変更され続けました ({attempts} 回試行)。不完全な複製は保存していません",
+                        path.display()
+                    )
+                } else {
+                    format!(
+                        "{} kept changing while it was read ({attempts} attempts); no torn copy was stored",
+                        path.display()
+                    )
+                }
+            }
+            Error::PrepareFailed {
+                source_name,
+                program,
+                detail,
+            } => {
+                if ja {
+                    format!("バックアップ対象「{source_name}」の事前処理 {program} が失敗しました: {detail}")
+                } else {
+                    format!("prepare command {program} of source \"{source_name}\" failed: {detail}")
+                }
+            }
+            Error::SnapshotExists { path } => {
+                if ja {
+                    format!("スナップショット {} は既に存在します", path.display())
+                } else {
+                    format!("snapshot {} already exists", path.display())
+                }
+            }
+            Error::Key { path, detail } => {
+                if ja {
+                    format!("鍵ファイル {} を使用できません: {detail}", path.display())
+                } else {
+                    format!("key file {} cannot be used: {detail}", path.display())
+                }
+            }
+            Error::WrongKey { path } => {
+                if ja {
+                    format!("指定された鍵では {} を復号できません", path.display())
+                } else {
+                    format!("the given identity cannot decrypt {}", path.display())
+                }
+            }
+            Error::WouldOverwrite { path } => {
+                if ja {
+                    format!("{} は既に存在するため上書きしません", path.display())
+                } else {
+                    format!("{} already exists; kura does not overwrite it", path.display())
+                }
+            }
+            Error::PartialFailure { failures } => {
+                let list = failures.join("; ");
+                if ja {
+                    format!("一部の保存先で失敗しました: {list}")
+                } else {
+                    format!("some destinations failed: {list}")
+                }
+            }
+            Error::Refused(m) => m.clone(),
+            Error::Integrity { path, detail } => {
+                if ja {
+                    format!("{} の検証に失敗しました: {detail}", path.display())
+                } else {
+                    format!("integrity check failed for {}: {detail}", path.display())
+                }
+            }
+        }
+    }
+
+    /// A hint for what to do next, where one helps.
+    pub fn hint(&self, lang: Lang) -> Option<String> {
+        let text = match self {
+            Error::OperatorMissing | Error::OperatorNotAuthorised { .. } => lang.pick(
+                "ポリシーの [access].operators に記載された氏名を --operator で指定してください",
+                "give a name listed in the policy's [access].operators with --operator",
+            ),
+            Error::DestinationMissing { .. } => lang.pick(
+                "USB外付けHDDが接続されているか、ドライブ文字が正しいか確認してください",
+                "check that the USB disk is connected and mounted at the policy's path",
+            ),
+            Error::UnregisteredVolume { found: None, .. } => lang.pick(
+                "新しいディスクは kura volume register で登録し、表示された id をポリシーの volumes に追加してください",
+                "register a new disk with `kura volume register`, then add the printed id to the destination's volumes",
+            ),
+            Error::UnregisteredVolume { .. } => lang.pick(
+                "許可された媒体か確認し、許可する場合はその id をポリシーの volumes に追加してください",
+                "if this disk is permitted media, add its id to the destination's volumes in the policy",
+            ),
+            Error::Locked { .. } => lang.pick(
+                "前回の実行が終わるのを待ってから再実行してください",
+                "wait for the other run to finish, then run again",
+            ),
+            Error::PolicyUnreadable { .. } => lang.pick(
+                "--policy でポリシーファイルを指定するか、kura.toml のあるディレクトリで実行してください",
+                "give the policy with --policy, or run where kura.toml is",
+            ),
+            _ => return None,
+        };
+        Some(text.to_string())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message(Lang::En))
+    }
+}
+
+/// Formats a byte count the way people read disk sizes (binary units).
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_maps_to_exit_4_and_every_policy_error_to_exit_2() {
+        let refused = Error::UnregisteredVolume {
+            dest: "hdd1".into(),
+            path: "x".into(),
+            found: None,
+        };
+        assert_eq!(refused.exit_code().code(), 4);
+        let policy = Error::Policy {
+            file: "kura.toml".into(),
+            line: 3,
+            column: 7,
+            message: "bad".into(),
+        };
+        assert_eq!(policy.exit_code().code(), 2);
+        assert!(policy.message(Lang::En).starts_with("kura.toml:3:7: "));
+    }
+
+    #[test]
+    fn human_bytes_uses_binary_units() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(3 * 1024 * 1024 * 1024), "3.0 GiB");
+    }
+}

@@ -1,0 +1,363 @@
+//! Keys: age identities and recipients, minisign signing keys.
+//!
+//! The backup host holds only recipients; identities live offline and are
+//! passphrase-protected by default (an age file encrypted with scrypt, which the
+//! stock `age -d -i` also opens). Identity files of the stock `age-keygen` work
+//! unchanged. Signing keys are minisign keys stored *unencrypted* (as
+//! `minisign -G -W` makes them) so the unattended job can sign; the stock
+//! `minisign -S` and `-V` use them as they are.
+//!
+//! Nothing here ever puts key material into an error: errors name the file.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufReader, Read, Write};
+use std::path::Path;
+use std::str::FromStr;
+
+use age::secrecy::{ExposeSecret, SecretString};
+
+use crate::error::{Action, Error, Result};
+
+/// The largest key file kura reads; anything bigger is not a key.
+const MAX_KEY_FILE: u64 = 1 << 20;
+
+/// Asks for a passphrase; `None` means none can be had (no terminal, no variable).
+pub type PassphraseSource<'a> = &'a dyn Fn(&str) -> Option<SecretString>;
+
+/// An identity file's contents, opened.
+pub struct Identities {
+    keys: Vec<age::x25519::Identity>,
+}
+
+impl Identities {
+    /// The identities as age wants them.
+    pub fn as_dyn(&self) -> impl Iterator<Item = &dyn age::Identity> {
+        self.keys.iter().map(|k| k as &dyn age::Identity)
+    }
+
+    /// The recipient (`age1…`) of each identity.
+    pub fn recipients(&self) -> Vec<String> {
+        self.keys
+            .iter()
+            .map(|k| k.to_public().to_string())
+            .collect()
+    }
+}
+
+fn key_error(path: &Path, detail: impl Into<String>) -> Error {
+    Error::Key {
+        path: path.to_path_buf(),
+        detail: detail.into(),
+    }
+}
+
+fn read_small(path: &Path) -> Result<Vec<u8>> {
+    let file = File::open(path).map_err(|e| key_error(path, e.to_string()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_KEY_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| key_error(path, e.to_string()))?;
+    if bytes.len() as u64 > MAX_KEY_FILE {
+        return Err(key_error(path, "too large to be a key file"));
+    }
+    Ok(bytes)
+}
+
+/// Writes a new file readable only by its owner; never replaces an existing one.
+fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(|e| {
+        if e.kind() == io::ErrorKind::AlreadyExists {
+            Error::WouldOverwrite {
+                path: path.to_path_buf(),
+            }
+        } else {
+            Error::io(Action::Create, path, e)
+        }
+    })?;
+    let written = file.write_all(contents).and_then(|()| file.sync_all());
+    if let Err(e) = written {
+        drop(file);
+        let _ = fs::remove_file(path);
+        return Err(Error::io(Action::Write, path, e));
+    }
+    Ok(())
+}
+
+/// Writes a new public file; never replaces an existing one.
+fn write_public(path: &Path, contents: &[u8]) -> Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| {
+            if e.kind() == io::ErrorKind::AlreadyExists {
+                Error::WouldOverwrite {
+                    path: path.to_path_buf(),
+                }
+            } else {
+                Error::io(Action::Create, path, e)
+            }
+        })?;
+    file.write_all(contents)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| Error::io(Action::Write, path, e))
+}
+
+/// Creates a new X25519 identity at `out` and returns its recipient.
+/// With a passphrase the file is an age file encrypted with scrypt (ASCII
+/// armored, so it can also be printed for the safe); without, it is exactly what
+/// `age-keygen` writes.
+pub fn generate_age_identity(
+    out: &Path,
+    passphrase: Option<SecretString>,
+    created: chrono::DateTime<chrono::Utc>,
+) -> Result<String> {
+    let identity = age::x25519::Identity::generate();
+    let recipient = identity.to_public().to_string();
+    let text = SecretString::from(format!(
+        "# created: {}\n# public key: {recipient}\n{}\n",
+        created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        identity.to_string().expose_secret()
+    ));
+    let contents = match passphrase {
+        None => text.expose_secret().as_bytes().to_vec(),
+        Some(pass) => {
+            let encryptor = age::Encryptor::with_user_passphrase(pass);
+            let mut out_buf = Vec::new();
+            let armored = age::armor::ArmoredWriter::wrap_output(
+                &mut out_buf,
+                age::armor::Format::AsciiArmor,
+            )
+            .map_err(|e| key_error(out, e.to_string()))?;
+            let mut writer = encryptor
+                .wrap_output(armored)
+                .map_err(|e| key_error(out, e.to_string()))?;
+            writer
+                .write_all(text.expose_secret().as_bytes())
+                .and_then(|()| writer.finish())
+                .and_then(|armored| armored.finish())
+                .map_err(|e| key_error(out, e.to_string()))?;
+            out_buf
+        }
+    };
+    write_private(out, &contents)?;
+    Ok(recipient)
+}
+
+/// Whether the bytes are an age-encrypted file (binary or armored).
+fn is_age_file(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"age-encryption.org/") || bytes.starts_with(b"-----BEGIN AGE ENCRYPTED FILE")
+}
+
+/// Opens an identity file: plain (`AGE-SECRET-KEY-1…` lines with `#` comments)
+/// or passphrase-protected (asks `passphrase`).
+pub fn load_identities(path: &Path, passphrase: PassphraseSource) -> Result<Identities> {
+    let bytes = read_small(path)?;
+    let text = if is_age_file(&bytes) {
+        decrypt_identity_file(path, &bytes, passphrase)?
+    } else {
+        SecretString::from(
+            String::from_utf8(bytes).map_err(|_| key_error(path, "not an age identity file"))?,
+        )
+    };
+    let mut keys = Vec::new();
+    for (i, line) in text.expose_secret().lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let key = age::x25519::Identity::from_str(line).map_err(|_| {
+            key_error(
+                path,
+                format!(
+                    "line {} is not an age X25519 identity (AGE-SECRET-KEY-1…)",
+                    i + 1
+                ),
+            )
+        })?;
+        keys.push(key);
+    }
+    if keys.is_empty() {
+        return Err(key_error(path, "holds no age identity"));
+    }
+    Ok(Identities { keys })
+}
+
+fn decrypt_identity_file(
+    path: &Path,
+    bytes: &[u8],
+    passphrase: PassphraseSource,
+) -> Result<SecretString> {
+    let reader = age::armor::ArmoredReader::new(bytes);
+    let decryptor = age::Decryptor::new(reader)
+        .map_err(|e| key_error(path, format!("not a readable age file: {e}")))?;
+    if !decryptor.is_scrypt() {
+        return Err(key_error(
+            path,
+            "is encrypted to a key, not a passphrase; kura cannot open it",
+        ));
+    }
+    let prompt = format!("Passphrase for {}", path.display());
+    let pass = passphrase(&prompt).ok_or_else(|| {
+        key_error(
+            path,
+            "is passphrase-protected and no passphrase was given (run on a terminal or set KURA_PASSPHRASE)",
+        )
+    })?;
+    let mut identity = age::scrypt::Identity::new(pass);
+    identity.set_max_work_factor(30);
+    let mut reader = decryptor
+        .decrypt(std::iter::once(&identity as &dyn age::Identity))
+        .map_err(|e| match e {
+            age::DecryptError::DecryptionFailed | age::DecryptError::NoMatchingKeys => {
+                key_error(path, "wrong passphrase")
+            }
+            other => key_error(path, other.to_string()),
+        })?;
+    let mut plain = String::new();
+    reader
+        .read_to_string(&mut plain)
+        .map_err(|_| key_error(path, "wrong passphrase or damaged file"))?;
+    Ok(SecretString::from(plain))
+}
+
+/// Parses `age1…` recipients for encryption.
+pub fn parse_recipients(texts: &[String]) -> Result<Vec<age::x25519::Recipient>> {
+    texts
+        .iter()
+        .map(|t| {
+            age::x25519::Recipient::from_str(t.trim())
+                .map_err(|e| Error::Usage(format!("not an age recipient: {t}: {e}")))
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// minisign
+
+/// A loaded signing key pair.
+pub struct SigningKey {
+    secret: minisign::SecretKey,
+    public: minisign::PublicKey,
+}
+
+/// Creates an unencrypted minisign key pair, compatible with `minisign -G -W`.
+/// Returns the public key's base64 line.
+pub fn generate_signing_keypair(secret_out: &Path, public_out: &Path) -> Result<String> {
+    for p in [secret_out, public_out] {
+        if p.exists() {
+            return Err(Error::WouldOverwrite {
+                path: p.to_path_buf(),
+            });
+        }
+    }
+    // The crate's "unencrypted" pair lacks a checksum and still names scrypt as
+    // its KDF, which the reference tool would ask a password for. An empty
+    // password gives a checksummed, unencrypted key; zeroing the KDF id makes
+    // it what `minisign -G -W` writes.
+    let pair = minisign::KeyPair::generate_encrypted_keypair(Some(String::new()))
+        .map_err(|e| key_error(secret_out, e.to_string()))?;
+    let mut raw = pair.sk.to_bytes();
+    raw[2] = 0;
+    raw[3] = 0;
+    let secret =
+        minisign::SecretKey::from_bytes(&raw).map_err(|e| key_error(secret_out, e.to_string()))?;
+    let secret_box = secret
+        .to_box(Some(
+            "minisign secret key (unencrypted, used by kura to sign)",
+        ))
+        .map_err(|e| key_error(secret_out, e.to_string()))?;
+    let public_box = pair
+        .pk
+        .to_box()
+        .map_err(|e| key_error(public_out, e.to_string()))?;
+    write_private(secret_out, secret_box.into_string().as_bytes())?;
+    if let Err(e) = write_public(public_out, public_box.into_string().as_bytes()) {
+        let _ = fs::remove_file(secret_out);
+        return Err(e);
+    }
+    Ok(pair.pk.to_base64())
+}
+
+/// Loads an unencrypted minisign key pair for signing.
+pub fn load_signing_key(secret_path: &Path, public_path: &Path) -> Result<SigningKey> {
+    let secret_text = String::from_utf8(read_small(secret_path)?)
+        .map_err(|_| key_error(secret_path, "not a minisign secret key"))?;
+    let secret = minisign::SecretKeyBox::from_string(&secret_text)
+        .and_then(|b| b.into_secret_key(Some(String::new())))
+        .map_err(|_| {
+            key_error(
+                secret_path,
+                "not an unencrypted minisign secret key (create one with `kura keys sign` or `minisign -G -W`)",
+            )
+        })?;
+    let public = load_public_key(public_path)?;
+    if public.keynum() != secret.keynum() {
+        return Err(key_error(public_path, "does not belong to the secret key"));
+    }
+    Ok(SigningKey { secret, public })
+}
+
+/// Loads a minisign public key file.
+pub fn load_public_key(path: &Path) -> Result<minisign::PublicKey> {
+    let text = String::from_utf8(read_small(path)?)
+        .map_err(|_| key_error(path, "not a minisign public key"))?;
+    minisign::PublicKeyBox::from_string(&text)
+        .and_then(|b| b.into_public_key())
+        .map_err(|_| key_error(path, "not a minisign public key"))
+}
+
+impl SigningKey {
+    /// Signs `data` into `sig_out` (the `.minisig` format), with a trusted comment.
+    pub fn sign_file(&self, data: &Path, sig_out: &Path, trusted_comment: &str) -> Result<()> {
+        let file = File::open(data).map_err(|e| Error::io(Action::Read, data, e))?;
+        let signature = minisign::sign(
+            Some(&self.public),
+            &self.secret,
+            BufReader::new(file),
+            Some(trusted_comment),
+            Some("signed by kura"),
+        )
+        .map_err(|e| Error::io(Action::Read, data, io::Error::other(e.to_string())))?;
+        let mut out = File::create(sig_out).map_err(|e| Error::io(Action::Create, sig_out, e))?;
+        out.write_all(signature.into_string().as_bytes())
+            .and_then(|()| out.sync_all())
+            .map_err(|e| Error::io(Action::Write, sig_out, e))
+    }
+}
+
+/// Verifies a `.minisig` over `data` with a public key; `Ok(trusted comment)`.
+pub fn verify_signature(public: &minisign::PublicKey, data: &Path, sig: &Path) -> Result<String> {
+    let bad = |detail: String| Error::Integrity {
+        path: sig.to_path_buf(),
+        detail,
+    };
+    let mut sig_text = String::new();
+    File::open(sig)
+        .map_err(|e| Error::io(Action::Read, sig, e))?
+        .take(MAX_KEY_FILE)
+        .read_to_string(&mut sig_text)
+        .map_err(|_| bad("not a minisign signature".into()))?;
+    let signature = minisign::SignatureBox::from_string(&sig_text)
+        .map_err(|_| bad("not a minisign signature".into()))?;
+    let file = File::open(data).map_err(|e| Error::io(Action::Read, data, e))?;
+    minisign::verify(
+        public,
+        &signature,
+        io::BufReader::new(file),
+        true,
+        false,
+        false,
+    )
+    .map_err(|e| bad(format!("signature does not verify: {e}")))?;
+    signature
+        .trusted_comment()
+        .map_err(|_| bad("signature has no trusted comment".into()))
+}

@@ -1,0 +1,46 @@
+//! kura (蔵, "storehouse") keeps the master data file and the logs of a municipal
+//! system safe for their whole life: monthly encrypted, compressed, checksummed
+//! snapshots onto registered media, checked without the key and restorable with
+//! stock tools (`age -d | zstd -d | tar -x`, `sha256sum -c`).
+//!
+//! This crate is the engine. It knows nothing of the command line and prints
+//! nothing; `src/main.rs` and `src/cli/` parse arguments, call into here, and
+//! render text or JSON. Every fallible operation returns [`Error`], whose
+//! [`Error::exit_code`] is the one place that maps failures to the exit codes
+//! of the product contract.
+//!
+//! The rooms of the house:
+//! - [`policy`]: the TOML policy file, validated with file, line and column.
+//! - [`keys`]: age identities and recipients, minisign signing keys.
+//! - [`media`]: registered volumes, destination locks, free space.
+//! - [`archive`]: the tar → zstd → age stream and its reader.
+//! - [`sums`]: the coreutils `sha256sum` format.
+//! - [`snapshot`]: `snapshot.json`, listing, and atomic publication.
+//! - [`backup`]: the monthly job that ties them together.
+//! - [`verify`]: checking a snapshot with and without the key.
+//! - [`demo`] and [`sample_data`]: a self-contained sandbox.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod archive;
+pub mod backup;
+pub mod clock;
+pub mod demo;
+pub mod error;
+pub mod i18n;
+pub mod keys;
+pub mod media;
+pub mod policy;
+pub mod progress;
+pub mod sample_data;
+pub mod snapshot;
+pub mod sums;
+pub mod verify;
+
+pub use error::{Error, ExitCode, Result};
+pub use i18n::Lang;
+
+/// The tool's name and version as recorded in snapshots and certificates.
+pub const TOOL_NAME: &str = "kura";
+/// The crate version, recorded in every snapshot.
+pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
