@@ -231,7 +231,10 @@ pub fn run(req: &BackupRequest) -> Result<BackupOutcome> {
         id: id.clone(),
         created_at: rfc3339(start),
         finished_at: rfc3339(finished),
-        month: start.with_timezone(&chrono::Local).format("%Y-%m").to_string(),
+        month: start
+            .with_timezone(&chrono::Local)
+            .format("%Y-%m")
+            .to_string(),
         site: SiteMeta {
             name: policy.site.name.clone(),
             system: policy.site.system.clone(),

@@ -286,20 +286,33 @@ pub fn generate_signing_keypair(secret_out: &Path, public_out: &Path) -> Result<
     Ok(pair.pk.to_base64())
 }
 
-/// Loads an unencrypted minisign key pair for signing.
+/// Loads an unencrypted minisign key pair for signing: kura's own, or one made
+/// by `minisign -G -W` (which leaves the checksum empty, so the pair is checked
+/// by deriving the public key from the secret one instead).
 pub fn load_signing_key(secret_path: &Path, public_path: &Path) -> Result<SigningKey> {
-    let secret_text = String::from_utf8(read_small(secret_path)?)
-        .map_err(|_| key_error(secret_path, "not a minisign secret key"))?;
-    let secret = minisign::SecretKeyBox::from_string(&secret_text)
-        .and_then(|b| b.into_secret_key(Some(String::new())))
-        .map_err(|_| {
-            key_error(
-                secret_path,
-                "not an unencrypted minisign secret key (create one with `kura keys sign` or `minisign -G -W`)",
-            )
-        })?;
+    use ct_codecs::{Base64, Decoder};
+    let not_a_key = || {
+        key_error(
+            secret_path,
+            "not an unencrypted minisign secret key (create one with `kura keys sign` or `minisign -G -W`)",
+        )
+    };
+    let secret_text = String::from_utf8(read_small(secret_path)?).map_err(|_| not_a_key())?;
+    let encoded = secret_text.lines().nth(1).ok_or_else(not_a_key)?.trim();
+    let raw = Base64::decode_to_vec(encoded, None).map_err(|_| not_a_key())?;
+    if raw.len() != 158 || &raw[0..2] != b"Ed" {
+        return Err(not_a_key());
+    }
+    if raw[2..4] != [0, 0] {
+        return Err(key_error(
+            secret_path,
+            "is passphrase-protected; the scheduled job needs an unencrypted key (`kura keys sign` or `minisign -G -W`)",
+        ));
+    }
+    let secret = minisign::SecretKey::from_bytes(&raw).map_err(|_| not_a_key())?;
     let public = load_public_key(public_path)?;
-    if public.keynum() != secret.keynum() {
+    let derived = minisign::PublicKey::from_secret_key(&secret).map_err(|_| not_a_key())?;
+    if derived.to_bytes() != public.to_bytes() {
         return Err(key_error(public_path, "does not belong to the secret key"));
     }
     Ok(SigningKey { secret, public })

@@ -1,0 +1,11 @@
+//! One integration-test binary, a module per area. Every test runs the real
+//! `kura` binary in a temporary site; interop tests also run the stock `age`,
+//! `zstd`, `tar`, `sha256sum` and `minisign`.
+
+mod backup;
+mod demo;
+mod interop;
+mod keys;
+mod policy;
+mod util;
+mod verify;
