@@ -122,7 +122,7 @@ impl Target<'_> {
 /// Runs a backup.
 pub fn run(req: &BackupRequest) -> Result<BackupOutcome> {
     let policy = req.policy;
-    let chosen = choose_destinations(policy, req.destinations)?;
+    let chosen = policy.select_destinations(req.destinations)?;
 
     // 1. The media rule, before anything is written anywhere.
     let mut targets = Vec::new();
@@ -289,29 +289,6 @@ pub fn run(req: &BackupRequest) -> Result<BackupOutcome> {
 
 fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-fn choose_destinations<'a>(policy: &'a Policy, names: &[String]) -> Result<Vec<&'a Destination>> {
-    if names.is_empty() {
-        return Ok(policy.destinations.iter().collect());
-    }
-    names
-        .iter()
-        .map(|n| {
-            policy.destination(n).ok_or_else(|| {
-                Error::Usage(format!(
-                    "no destination named \"{n}\" in {} (known: {})",
-                    policy.file.display(),
-                    policy
-                        .destinations
-                        .iter()
-                        .map(|d| d.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-            })
-        })
-        .collect()
 }
 
 fn ensure_any_alive(targets: &mut Vec<Target>) -> Result<()> {

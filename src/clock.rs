@@ -33,10 +33,9 @@ impl Clock {
                     now: t.with_timezone(&Utc),
                     overridden: true,
                 })
-                .map_err(|e| {
-                    Error::Usage(format!(
-                        "KURA_NOW={text:?} is not an RFC 3339 time (e.g. 2024-01-31T01:02:03Z): {e}"
-                    ))
+                .map_err(|e| Error::BadClock {
+                    value: text.to_string(),
+                    detail: e.to_string(),
                 }),
         }
     }

@@ -100,10 +100,9 @@ fn clear_own_directory(dir: &Path) -> Result<()> {
             } else if entries.next().is_none() {
                 Ok(())
             } else {
-                Err(Error::Refused(format!(
-                    "{} exists and was not created by `kura demo`; choose another --dir",
-                    dir.display()
-                )))
+                Err(Error::ForeignDirectory {
+                    path: dir.to_path_buf(),
+                })
             }
         }
     }

@@ -178,6 +178,27 @@ pub enum Error {
         /// One line per failed destination.
         failures: Vec<String>,
     },
+    /// `--dest` names no destination of the policy.
+    UnknownDestination {
+        /// The name given.
+        name: String,
+        /// The names the policy has.
+        known: Vec<String>,
+    },
+    /// A snapshot argument that is neither an id, `latest` nor `all`.
+    BadSnapshotArgument(String),
+    /// `KURA_NOW` is not an RFC 3339 time.
+    BadClock {
+        /// The value.
+        value: String,
+        /// The parser's complaint.
+        detail: String,
+    },
+    /// `kura demo` was pointed at a directory it did not create.
+    ForeignDirectory {
+        /// The directory.
+        path: PathBuf,
+    },
     /// A refusal by rule that has no variant of its own.
     Refused(String),
     /// An integrity finding: a checksum, a signature, or a structure is wrong.
@@ -242,6 +263,9 @@ impl Error {
             Error::Policy { .. }
             | Error::PolicyUnreadable { .. }
             | Error::Usage(_)
+            | Error::UnknownDestination { .. }
+            | Error::BadSnapshotArgument(_)
+            | Error::BadClock { .. }
             | Error::OperatorMissing => ExitCode::Usage,
             Error::Io { .. }
             | Error::DestinationMissing { .. }
@@ -259,6 +283,7 @@ impl Error {
             | Error::UnregisteredVolume { .. }
             | Error::AlreadyRegistered { .. }
             | Error::WouldOverwrite { .. }
+            | Error::ForeignDirectory { .. }
             | Error::Refused(_) => ExitCode::Refused,
         }
     }
@@ -463,6 +488,35 @@ impl Error {
                     format!("一部の保存先で失敗しました: {list}")
                 } else {
                     format!("some destinations failed: {list}")
+                }
+            }
+            Error::UnknownDestination { name, known } => {
+                let known = known.join(", ");
+                if ja {
+                    format!("保存先「{name}」はポリシーにありません (あるもの: {known})")
+                } else {
+                    format!("no destination named \"{name}\" in the policy (known: {known})")
+                }
+            }
+            Error::BadSnapshotArgument(arg) => {
+                if ja {
+                    format!("「{arg}」はスナップショットID (YYYYMMDDTHHMMSSZ)、latest、all のいずれでもありません")
+                } else {
+                    format!("{arg:?} is not a snapshot id (YYYYMMDDTHHMMSSZ), `latest` or `all`")
+                }
+            }
+            Error::BadClock { value, detail } => {
+                if ja {
+                    format!("KURA_NOW={value:?} は RFC 3339 形式の時刻 (例: 2024-01-31T01:02:03Z) ではありません: {detail}")
+                } else {
+                    format!("KURA_NOW={value:?} is not an RFC 3339 time (e.g. 2024-01-31T01:02:03Z): {detail}")
+                }
+            }
+            Error::ForeignDirectory { path } => {
+                if ja {
+                    format!("{} は kura demo が作成したディレクトリではないため使用しません。別の --dir を指定してください", path.display())
+                } else {
+                    format!("{} exists and was not created by `kura demo`; choose another --dir", path.display())
                 }
             }
             Error::Refused(m) => m.clone(),

@@ -711,6 +711,24 @@ impl Policy {
     pub fn destination(&self, name: &str) -> Option<&Destination> {
         self.destinations.iter().find(|d| d.name == name)
     }
+
+    /// The destinations named (all of them if `names` is empty); an unknown
+    /// name is a usage error.
+    pub fn select_destinations(&self, names: &[String]) -> Result<Vec<&Destination>> {
+        if names.is_empty() {
+            return Ok(self.destinations.iter().collect());
+        }
+        names
+            .iter()
+            .map(|n| {
+                self.destination(n)
+                    .ok_or_else(|| Error::UnknownDestination {
+                        name: n.clone(),
+                        known: self.destinations.iter().map(|d| d.name.clone()).collect(),
+                    })
+            })
+            .collect()
+    }
 }
 
 fn non_empty_or_default(s: &Spanned<String>) -> String {

@@ -309,9 +309,7 @@ impl Selection {
             "latest" => Ok(Selection::Latest),
             "all" => Ok(Selection::All),
             id if snapshot::is_snapshot_id(id) => Ok(Selection::Id(id.to_string())),
-            other => Err(Error::Usage(format!(
-                "{other:?} is not a snapshot id (YYYYMMDDTHHMMSSZ), `latest` or `all`"
-            ))),
+            other => Err(Error::BadSnapshotArgument(other.to_string())),
         }
     }
 }

@@ -16,10 +16,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
     let policy = ctx.load_policy()?;
     let mut json_dests = Vec::new();
     let mut missing = None;
-    for d in &policy.destinations {
-        if !args.dest.is_empty() && !args.dest.contains(&d.name) {
-            continue;
-        }
+    for d in policy.select_destinations(&args.dest)? {
         if !d.path.is_dir() {
             let e = Error::DestinationMissing {
                 dest: d.name.clone(),

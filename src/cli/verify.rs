@@ -35,11 +35,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
         Some(s) => Some(keys::load_public_key(&s.public_key)?),
         None => None,
     };
-    let dests: Vec<_> = policy
-        .destinations
-        .iter()
-        .filter(|d| args.dest.is_empty() || args.dest.contains(&d.name))
-        .collect();
+    let dests = policy.select_destinations(&args.dest)?;
     let progress = ctx.progress();
     let verdicts = verify::verify_destinations(
         &dests,

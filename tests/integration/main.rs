@@ -3,6 +3,7 @@
 //! `zstd`, `tar`, `sha256sum` and `minisign`.
 
 mod backup;
+mod changing;
 mod demo;
 mod interop;
 mod keys;
