@@ -36,6 +36,8 @@ pub const MANIFEST_NAME: &str = "MANIFEST.sha256";
 const CHUNK: usize = 1 << 20;
 /// Chunks in flight between the compressor and the encrypting thread.
 const CHANNEL_DEPTH: usize = 4;
+/// Bytes of input per zstd worker job.
+const JOB_SIZE: u32 = 4 << 20;
 
 /// Compression settings of one archive.
 #[derive(Debug, Clone, Copy)]
@@ -273,6 +275,11 @@ fn frame_and_compress(
     let workers = worker_threads(settings.threads);
     if workers > 1 {
         encoder.multithread(workers).map_err(zio)?;
+        // Smaller jobs than zstd's default (4 windows) keep the workers'
+        // buffers, and so our peak memory, well under 64 MiB.
+        encoder
+            .set_parameter(zstd::zstd_safe::CParameter::JobSize(JOB_SIZE))
+            .map_err(zio)?;
     }
     let stream = Counting {
         inner: BufWriter::with_capacity(CHUNK, encoder),
