@@ -199,6 +199,25 @@ pub enum Error {
         /// The directory.
         path: PathBuf,
     },
+    /// Another process holds the audit database longer than the busy timeout.
+    AuditBusy {
+        /// The database.
+        path: PathBuf,
+    },
+    /// The audit database is damaged or not kura's.
+    AuditCorrupt {
+        /// The database.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The audit database cannot be opened or written.
+    AuditUnavailable {
+        /// The database.
+        path: PathBuf,
+        /// Why.
+        detail: String,
+    },
     /// A refusal by rule that has no variant of its own.
     Refused(String),
     /// An integrity finding: a checksum, a signature, or a structure is wrong.
@@ -259,7 +278,7 @@ impl Error {
     /// The exit code of this error: the only place where that mapping is made.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Error::Integrity { .. } => ExitCode::Integrity,
+            Error::Integrity { .. } | Error::AuditCorrupt { .. } => ExitCode::Integrity,
             Error::Policy { .. }
             | Error::PolicyUnreadable { .. }
             | Error::Usage(_)
@@ -278,6 +297,8 @@ impl Error {
             | Error::Key { .. }
             | Error::WrongKey { .. }
             | Error::BadVolumeMarker { .. }
+            | Error::AuditBusy { .. }
+            | Error::AuditUnavailable { .. }
             | Error::PartialFailure { .. } => ExitCode::Operational,
             Error::OperatorNotAuthorised { .. }
             | Error::UnregisteredVolume { .. }
@@ -517,6 +538,27 @@ impl Error {
                     format!("{} は kura demo が作成したディレクトリではないため使用しません。別の --dir を指定してください", path.display())
                 } else {
                     format!("{} exists and was not created by `kura demo`; choose another --dir", path.display())
+                }
+            }
+            Error::AuditBusy { path } => {
+                if ja {
+                    format!("監査ログ {} が他の処理に使用されたままです (待機後に中止しました)", path.display())
+                } else {
+                    format!("the audit database {} stayed locked by another process; gave up waiting", path.display())
+                }
+            }
+            Error::AuditCorrupt { path, detail } => {
+                if ja {
+                    format!("監査ログ {} が破損しているか kura のものではありません: {detail}", path.display())
+                } else {
+                    format!("the audit database {} is damaged or not kura's: {detail}", path.display())
+                }
+            }
+            Error::AuditUnavailable { path, detail } => {
+                if ja {
+                    format!("監査ログ {} を使用できません: {detail}", path.display())
+                } else {
+                    format!("cannot use the audit database {}: {detail}", path.display())
                 }
             }
             Error::Refused(m) => m.clone(),

@@ -18,11 +18,13 @@
 //! - [`snapshot`]: `snapshot.json`, listing, and atomic publication.
 //! - [`backup`]: the monthly job that ties them together.
 //! - [`verify`]: checking a snapshot with and without the key.
+//! - [`audit`]: the hash-chained log of every use, and its checkpoints.
 //! - [`demo`] and [`sample_data`]: a self-contained sandbox.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod archive;
+pub mod audit;
 pub mod backup;
 pub mod clock;
 pub mod demo;

@@ -1,6 +1,7 @@
 //! `kura backup`: the monthly snapshot.
 
-use kura::backup::{self, BackupRequest};
+use kura::audit::{Outcome, Sealer};
+use kura::backup::{self, BackupOutcome, BackupRequest};
 use kura::error::human_bytes;
 use kura::{Error, ExitCode};
 
@@ -15,16 +16,28 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
     let policy = ctx.load_policy()?;
-    let operator = ctx.operator(&policy)?;
     let progress = ctx.progress();
-    let outcome = backup::run(&BackupRequest {
-        policy: &policy,
-        operator: &operator,
-        destinations: &args.dest,
-        clock: ctx.clock,
-        progress: &progress,
-        audit: None,
-    })?;
+    let target = if args.dest.is_empty() {
+        "all".to_string()
+    } else {
+        args.dest.join(",")
+    };
+    let outcome = ctx.audited(
+        &policy,
+        "backup",
+        &target,
+        |session| {
+            backup::run(&BackupRequest {
+                policy: &policy,
+                operator: &session.operator,
+                destinations: &args.dest,
+                clock: ctx.clock,
+                progress: &progress,
+                audit: Some(&Sealer { log: &session.log }),
+            })
+        },
+        describe,
+    )?;
     let failure = outcome.failure();
     if ctx.json {
         let dests: Vec<_> = outcome
@@ -90,4 +103,46 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
         }
     }
     ctx.conclude(failure)
+}
+
+/// The audit record of a backup: ids, counts and hashes, never file names.
+pub fn describe(outcome: &BackupOutcome) -> (Outcome, serde_json::Value) {
+    let written: Vec<_> = outcome
+        .destinations
+        .iter()
+        .filter(|d| d.result.is_ok())
+        .map(|d| d.name.clone())
+        .collect();
+    let failed: Vec<_> = outcome
+        .destinations
+        .iter()
+        .filter_map(|d| d.result.as_ref().err().map(|e| format!("{}: {e}", d.name)))
+        .collect();
+    let archives: Vec<_> = outcome
+        .meta
+        .archives
+        .iter()
+        .map(|a| {
+            serde_json::json!({
+                "name": a.name, "files": a.files, "bytes": a.plaintext_bytes,
+                "ciphertext_sha256": a.ciphertext_sha256,
+            })
+        })
+        .collect();
+    let result = if failed.is_empty() {
+        Outcome::Ok
+    } else {
+        Outcome::Failed
+    };
+    (
+        result,
+        serde_json::json!({
+            "snapshot": outcome.meta.id,
+            "month": outcome.meta.month,
+            "written": written,
+            "failed": failed,
+            "archives": archives,
+            "sealed_audit_seq": outcome.meta.audit.as_ref().map(|a| a.seq),
+        }),
+    )
 }

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use kura::audit::Sealer;
 use kura::backup::{self, BackupRequest};
 use kura::policy::Policy;
 use kura::verify::{self, Selection};
@@ -31,21 +32,37 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
     );
     let sandbox = demo::prepare(&args.dir, args.size_mib, &ctx.clock)?;
     let policy = Policy::load(&sandbox.policy, ctx.lang)?;
-    let operator = policy.authorise(Some(demo::DEMO_OPERATOR))?;
+    // The demo acts as its own operator, in its own audit log.
+    let demo_ctx = Ctx {
+        lang: ctx.lang,
+        json: ctx.json,
+        quiet: ctx.quiet,
+        policy: Some(sandbox.policy.clone()),
+        operator: Some(demo::DEMO_OPERATOR.to_string()),
+        clock: ctx.clock,
+    };
 
     say(
         "2. バックアップを取得しています…",
         "2. Taking the monthly backup…",
     );
     let progress = ctx.progress();
-    let outcome = backup::run(&BackupRequest {
-        policy: &policy,
-        operator: &operator,
-        destinations: &[],
-        clock: ctx.clock,
-        progress: &progress,
-        audit: None,
-    })?;
+    let outcome = demo_ctx.audited(
+        &policy,
+        "backup",
+        "all",
+        |session| {
+            backup::run(&BackupRequest {
+                policy: &policy,
+                operator: &session.operator,
+                destinations: &[],
+                clock: ctx.clock,
+                progress: &progress,
+                audit: Some(&Sealer { log: &session.log }),
+            })
+        },
+        super::backup::describe,
+    )?;
     if let Some(e) = outcome.failure() {
         return Err(e);
     }
@@ -60,12 +77,20 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
         None => None,
     };
     let dests: Vec<_> = policy.destinations.iter().collect();
-    let verdicts = verify::verify_destinations(
-        &dests,
-        &Selection::Id(outcome.meta.id.clone()),
-        public_key.as_ref(),
-        Some(&ids),
-        &progress,
+    let verdicts = demo_ctx.audited(
+        &policy,
+        "verify.full",
+        &outcome.meta.id,
+        |_| {
+            verify::verify_destinations(
+                &dests,
+                &Selection::Id(outcome.meta.id.clone()),
+                public_key.as_ref(),
+                Some(&ids),
+                &progress,
+            )
+        },
+        |v| super::verify::describe(v),
     )?;
     let verified = verdicts
         .iter()

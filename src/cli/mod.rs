@@ -3,6 +3,7 @@
 //! options, the shared context, and the one place where an error becomes a
 //! message on stderr and an exit code.
 
+mod audit;
 mod backup;
 mod demo;
 mod keys;
@@ -16,6 +17,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use kura::audit::{Actor, AuditLog, Outcome};
 use kura::clock::Clock;
 use kura::policy::Policy;
 use kura::{Error, ExitCode, Lang};
@@ -73,6 +75,16 @@ enum Command {
     Snapshots(snapshots::Args),
     /// Verify snapshots (without a key, or fully with -i)
     Verify(verify::Args),
+    /// The tamper-evident audit log
+    #[command(subcommand)]
+    Audit(audit::Command),
+}
+
+/// An audited command under way.
+pub struct Session {
+    log: AuditLog,
+    actor: Actor,
+    operator: String,
 }
 
 /// What every command gets: global options resolved once.
@@ -98,6 +110,66 @@ impl Ctx {
     /// The operator, checked against the policy.
     fn operator(&self, policy: &Policy) -> Result<String, Error> {
         policy.authorise(self.operator.as_deref())
+    }
+
+    /// Runs `work` as an audited use of the data: the operator is checked
+    /// (a refusal is recorded too), a `started` event is appended, and the
+    /// outcome `describe` gives — or the error — is appended at the end.
+    fn audited<T>(
+        &self,
+        policy: &Policy,
+        action: &str,
+        target: &str,
+        work: impl FnOnce(&mut Session) -> Result<T, Error>,
+        describe: impl FnOnce(&T) -> (Outcome, serde_json::Value),
+    ) -> Result<T, Error> {
+        let mut log = AuditLog::open(&policy.audit_database, self.clock)?;
+        let claimed = self.operator.clone().unwrap_or_default();
+        let operator = match self.operator(policy) {
+            Ok(op) => op,
+            Err(e) => {
+                log.append(
+                    &Actor::current(claimed.trim()),
+                    action,
+                    target,
+                    Outcome::Refused,
+                    &serde_json::json!({ "reason": e.message(Lang::En) }),
+                )?;
+                return Err(e);
+            }
+        };
+        let actor = Actor::current(&operator);
+        log.append(
+            &actor,
+            action,
+            target,
+            Outcome::Started,
+            &serde_json::json!({}),
+        )?;
+        let mut session = Session {
+            log,
+            actor,
+            operator,
+        };
+        let result = work(&mut session);
+        let (outcome, details) = match &result {
+            Ok(value) => describe(value),
+            Err(e) => (
+                match e.exit_code() {
+                    ExitCode::Refused => Outcome::Refused,
+                    ExitCode::Integrity => Outcome::Finding,
+                    _ => Outcome::Failed,
+                },
+                serde_json::json!({
+                    "error": e.message(Lang::En),
+                    "exit_code": e.exit_code().code(),
+                }),
+            ),
+        };
+        session
+            .log
+            .append(&session.actor, action, target, outcome, &details)?;
+        result
     }
 
     /// Ends a command that has already printed its result: the error, if
@@ -181,6 +253,7 @@ fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
         Command::Backup(a) => backup::run(ctx, a),
         Command::Snapshots(a) => snapshots::run(ctx, a),
         Command::Verify(a) => verify::run(ctx, a),
+        Command::Audit(c) => audit::run(ctx, c),
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use kura::audit::Outcome;
 use kura::verify::{self, DestinationVerdict, Selection};
 use kura::{keys, Error, ExitCode};
 
@@ -23,27 +24,26 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
     let policy = ctx.load_policy()?;
     let selection = Selection::parse(&args.snapshot)?;
-    let identities = match &args.identity {
-        Some(path) => {
-            // Reading decrypted data is an access: it needs a named operator.
-            ctx.operator(&policy)?;
-            Some(keys::load_identities(path, &|p| ctx.passphrase(p))?)
-        }
-        None => None,
-    };
     let public_key = match &policy.signing {
         Some(s) => Some(keys::load_public_key(&s.public_key)?),
         None => None,
     };
     let dests = policy.select_destinations(&args.dest)?;
     let progress = ctx.progress();
-    let verdicts = verify::verify_destinations(
-        &dests,
-        &selection,
-        public_key.as_ref(),
-        identities.as_ref(),
-        &progress,
-    )?;
+    let check = |ids: Option<&keys::Identities>| {
+        verify::verify_destinations(&dests, &selection, public_key.as_ref(), ids, &progress)
+    };
+    let verdicts = match &args.identity {
+        // Reading decrypted data is an access: audited, with a named operator.
+        Some(path) => ctx.audited(
+            &policy,
+            "verify.full",
+            &args.snapshot,
+            |_| check(Some(&keys::load_identities(path, &|p| ctx.passphrase(p))?)),
+            |v| describe(v),
+        )?,
+        None => check(None)?,
+    };
     let ok = verdicts
         .iter()
         .all(|d| d.error.is_none() && d.snapshots.iter().all(|s| s.ok()));
@@ -145,4 +145,26 @@ fn print_human(ctx: &Ctx, verdicts: &[DestinationVerdict]) {
             }
         }
     }
+}
+
+/// The audit record of a full verify.
+pub fn describe(verdicts: &[DestinationVerdict]) -> (Outcome, serde_json::Value) {
+    let ok = verdicts
+        .iter()
+        .all(|d| d.error.is_none() && d.snapshots.iter().all(|s| s.ok()));
+    let checked: Vec<_> = verdicts
+        .iter()
+        .flat_map(|d| {
+            d.snapshots.iter().map(move |s| {
+                serde_json::json!({
+                    "destination": d.name, "snapshot": s.id, "ok": s.ok(),
+                    "files": s.archives.iter().map(|a| a.files).sum::<u64>(),
+                })
+            })
+        })
+        .collect();
+    (
+        if ok { Outcome::Ok } else { Outcome::Finding },
+        serde_json::json!({ "checked": checked }),
+    )
 }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
+use kura::audit::Outcome;
 use kura::{media, Error, ExitCode};
 
 use super::Ctx;
@@ -22,8 +23,18 @@ pub enum Command {
 pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
     let Command::Register { dir, label } = command;
     let policy = ctx.load_policy()?;
-    let operator = ctx.operator(&policy)?;
-    let marker = media::register(&dir, &label, &operator, ctx.clock.now())?;
+    let marker = ctx.audited(
+        &policy,
+        "volume.register",
+        &dir.display().to_string(),
+        |s| media::register(&dir, &label, &s.operator, ctx.clock.now()),
+        |m| {
+            (
+                Outcome::Ok,
+                serde_json::json!({ "volume": m.id, "label": m.label }),
+            )
+        },
+    )?;
     if ctx.json {
         ctx.print_json(&serde_json::json!({
             "id": marker.id, "label": marker.label, "path": dir,

@@ -25,6 +25,7 @@ fn backup_publishes_one_archive_per_source_with_sums_and_signature() {
             "SHA256SUMS",
             "SHA256SUMS.minisig",
             "app-logs.tar.zst.age",
+            "audit.tar.zst.age",
             "master.tar.zst.age",
             "snapshot.json",
             "system-logs.tar.zst.age"
@@ -48,11 +49,13 @@ fn snapshot_json_has_the_spec_fields_and_no_file_names_or_contents() {
     assert_eq!(v["operator"], OPERATOR);
     assert_eq!(v["recipients"][0], site.recipient.as_str());
     assert!(
-        v.get("audit").is_some(),
-        "the audit field is part of the format"
+        v["audit"]["seq"].as_u64().unwrap() >= 1,
+        "the chain head is sealed"
     );
+    assert_eq!(v["audit"]["head"].as_str().unwrap().len(), 64);
     let archives = v["archives"].as_array().unwrap();
-    assert_eq!(archives.len(), 3);
+    assert_eq!(archives.len(), 4);
+    assert_eq!(archives[3]["name"], "audit");
     for a in archives {
         for key in [
             "name",

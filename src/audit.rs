@@ -1,0 +1,795 @@
+//! The tamper-evident audit log of every use (別添5 5(3)(6)).
+//!
+//! One SQLite table, append-only, each row hash-chained to the one before:
+//! `hash = SHA-256(encoding of the row ‖ previous hash)` with the encoding of
+//! [`row_digest`], documented in `docs/FORMAT.md` so an auditor can recompute
+//! it with their own code. The first row's previous hash is 32 zero bytes.
+//!
+//! What protects what:
+//! - triggers refuse UPDATE and DELETE: a speed bump against accidents, not a
+//!   defence (whoever can write the file can drop them);
+//! - the chain makes any edit, deletion or reordering inside the log visible;
+//! - checkpoints held elsewhere — the `audit` field of every `snapshot.json` on
+//!   every disk, `--checkpoint SEQ:HASH` from the monthly paper report, signed
+//!   checkpoint files — make truncation and wholesale rewrites visible, which a
+//!   chain alone cannot (cf. journald FSS, CVE-2023-31438).
+//!
+//! Appends run in `BEGIN IMMEDIATE` transactions with a busy timeout, so two
+//! processes appending at once are serialised and never fork the chain. The
+//! rollback journal with `synchronous=FULL` keeps the log one self-contained
+//! file. No citizen data goes in: ids, paths, counts and hashes only.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::clock::Clock;
+use crate::error::{Action, Error, Result};
+
+/// The format tag stored in the database and used as the hash's domain.
+pub const FORMAT: &str = "kura-audit/1";
+/// The previous hash of the first event.
+pub const GENESIS: [u8; 32] = [0u8; 32];
+/// How long an append waits for another writer before giving up.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS kura_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    seq              INTEGER PRIMARY KEY,
+    time             TEXT NOT NULL,
+    real_time        TEXT NOT NULL,
+    clock_overridden INTEGER NOT NULL,
+    operator         TEXT NOT NULL,
+    os_user          TEXT NOT NULL,
+    host             TEXT NOT NULL,
+    action           TEXT NOT NULL,
+    target           TEXT NOT NULL,
+    outcome          TEXT NOT NULL,
+    details          TEXT NOT NULL,
+    prev_hash        TEXT NOT NULL,
+    hash             TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+";
+
+/// How an event ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// A command began.
+    Started,
+    /// It succeeded.
+    Ok,
+    /// It failed.
+    Failed,
+    /// It was refused by rule.
+    Refused,
+    /// It found an integrity problem.
+    Finding,
+}
+
+impl Outcome {
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Started => "started",
+            Outcome::Ok => "ok",
+            Outcome::Failed => "failed",
+            Outcome::Refused => "refused",
+            Outcome::Finding => "finding",
+        }
+    }
+}
+
+/// Who acts: the operator named on the command line, the OS account, the host.
+#[derive(Debug, Clone, Serialize)]
+pub struct Actor {
+    /// 氏名 of the person (or "scheduled-task"); empty if none was given.
+    pub operator: String,
+    /// The OS user running kura.
+    pub os_user: String,
+    /// The machine.
+    pub host: String,
+}
+
+impl Actor {
+    /// The actor for `operator` on this machine.
+    pub fn current(operator: &str) -> Actor {
+        Actor {
+            operator: operator.to_string(),
+            os_user: whoami::username(),
+            host: whoami::fallible::hostname().unwrap_or_else(|_| "unknown".to_string()),
+        }
+    }
+}
+
+/// One stored event.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Event {
+    /// Sequence number, from 1, without gaps.
+    pub seq: u64,
+    /// When, in kura's clock (RFC 3339 UTC, milliseconds).
+    pub time: String,
+    /// When, in real time (differs only under `KURA_NOW`).
+    pub real_time: String,
+    /// Whether `KURA_NOW` replaced the clock.
+    pub clock_overridden: bool,
+    /// The operator.
+    pub operator: String,
+    /// The OS user.
+    pub os_user: String,
+    /// The host.
+    pub host: String,
+    /// What was done, e.g. `backup`, `verify.full`.
+    pub action: String,
+    /// What it was done to, e.g. a snapshot id or a destination.
+    pub target: String,
+    /// `started`, `ok`, `failed`, `refused` or `finding`.
+    pub outcome: String,
+    /// Compact JSON with ids, counts, hashes (never citizen data or keys).
+    pub details: String,
+    /// Hash of the previous event (hex).
+    pub prev_hash: String,
+    /// Hash of this event (hex).
+    pub hash: String,
+}
+
+/// The canonical digest of an event: SHA-256 over `kura-audit/1`, then each
+/// field length-prefixed (u32 big-endian byte length, then UTF-8 bytes) in
+/// table order, with `seq` as u64 big-endian and `clock_overridden` as one
+/// byte, then the 32 raw bytes of the previous hash.
+pub fn row_digest(e: &Event, prev: &[u8; 32]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    let field = |h: &mut Sha256, s: &str| {
+        h.update((s.len() as u32).to_be_bytes());
+        h.update(s.as_bytes());
+    };
+    field(&mut h, FORMAT);
+    h.update(e.seq.to_be_bytes());
+    field(&mut h, &e.time);
+    field(&mut h, &e.real_time);
+    h.update([u8::from(e.clock_overridden)]);
+    for s in [
+        &e.operator,
+        &e.os_user,
+        &e.host,
+        &e.action,
+        &e.target,
+        &e.outcome,
+        &e.details,
+    ] {
+        field(&mut h, s);
+    }
+    h.update(prev);
+    h.finalize().into()
+}
+
+/// The open audit log.
+pub struct AuditLog {
+    conn: Connection,
+    path: PathBuf,
+    clock: Clock,
+}
+
+fn db_error(path: &Path, e: rusqlite::Error) -> Error {
+    use rusqlite::ErrorCode;
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) =>
+        {
+            Error::AuditBusy {
+                path: path.to_path_buf(),
+            }
+        }
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) =>
+        {
+            Error::AuditCorrupt {
+                path: path.to_path_buf(),
+                detail: e.to_string(),
+            }
+        }
+        _ => Error::AuditUnavailable {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        },
+    }
+}
+
+fn hex32(path: &Path, seq: u64, text: &str) -> Result<[u8; 32]> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(text, &mut out).map_err(|_| Error::AuditCorrupt {
+        path: path.to_path_buf(),
+        detail: format!("event {seq}: a hash is not 64 hex digits"),
+    })?;
+    Ok(out)
+}
+
+impl AuditLog {
+    /// Opens the log at `path`, creating it (and its directory) if absent.
+    pub fn open(path: &Path, clock: Clock) -> Result<AuditLog> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir).map_err(|e| Error::io(Action::Create, dir, e))?;
+        }
+        let conn = Connection::open(path).map_err(|e| db_error(path, e))?;
+        Self::prepare(conn, path, clock, true)
+    }
+
+    /// Opens an existing log read-only (for verify, log and export).
+    pub fn open_existing(path: &Path, clock: Clock) -> Result<AuditLog> {
+        if !path.is_file() {
+            return Err(Error::AuditUnavailable {
+                path: path.to_path_buf(),
+                detail: "no audit database here".into(),
+            });
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| db_error(path, e))?;
+        Self::prepare(conn, path, clock, false)
+    }
+
+    fn prepare(conn: Connection, path: &Path, clock: Clock, create: bool) -> Result<AuditLog> {
+        let err = |e| db_error(path, e);
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
+        if create {
+            conn.pragma_update(None, "journal_mode", "DELETE")
+                .map_err(err)?;
+            conn.pragma_update(None, "synchronous", "FULL")
+                .map_err(err)?;
+            let tx = conn.unchecked_transaction().map_err(err)?;
+            tx.execute_batch(SCHEMA).map_err(err)?;
+            tx.execute(
+                "INSERT OR IGNORE INTO kura_meta (key, value) VALUES ('format', ?1)",
+                params![FORMAT],
+            )
+            .map_err(err)?;
+            tx.commit().map_err(err)?;
+        }
+        let format: Option<String> = conn
+            .query_row(
+                "SELECT value FROM kura_meta WHERE key = 'format'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| Error::AuditCorrupt {
+                path: path.to_path_buf(),
+                detail: format!("not a kura audit database ({e})"),
+            })
+            .map(Some)?;
+        if format.as_deref() != Some(FORMAT) {
+            return Err(Error::AuditCorrupt {
+                path: path.to_path_buf(),
+                detail: format!("unknown audit format {format:?}"),
+            });
+        }
+        Ok(AuditLog {
+            conn,
+            path: path.to_path_buf(),
+            clock,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one event and returns it as stored.
+    pub fn append(
+        &mut self,
+        actor: &Actor,
+        action: &str,
+        target: &str,
+        outcome: Outcome,
+        details: &serde_json::Value,
+    ) -> Result<Event> {
+        let path = self.path.clone();
+        let err = |e| db_error(&path, e);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let last: Option<(u64, String)> = tx
+            .query_row(
+                "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+            )
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                other => Err(other),
+            })
+            .map_err(err)?;
+        let (seq, prev) = match &last {
+            None => (1, GENESIS),
+            Some((seq, hash)) => (seq + 1, hex32(&path, *seq, hash)?),
+        };
+        let fmt = |t: chrono::DateTime<chrono::Utc>| {
+            t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        };
+        let mut event = Event {
+            seq,
+            time: fmt(self.clock.now()),
+            real_time: fmt(self.clock.real_now()),
+            clock_overridden: self.clock.is_overridden(),
+            operator: actor.operator.clone(),
+            os_user: actor.os_user.clone(),
+            host: actor.host.clone(),
+            action: action.to_string(),
+            target: target.to_string(),
+            outcome: outcome.as_str().to_string(),
+            details: serde_json::to_string(details).unwrap_or_else(|_| "{}".into()),
+            prev_hash: hex::encode(prev),
+            hash: String::new(),
+        };
+        event.hash = hex::encode(row_digest(&event, &prev));
+        tx.execute(
+            "INSERT INTO events (seq, time, real_time, clock_overridden, operator, os_user, host,
+                 action, target, outcome, details, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![
+                event.seq as i64,
+                event.time,
+                event.real_time,
+                event.clock_overridden,
+                event.operator,
+                event.os_user,
+                event.host,
+                event.action,
+                event.target,
+                event.outcome,
+                event.details,
+                event.prev_hash,
+                event.hash
+            ],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(event)
+    }
+
+    /// The last event's sequence number and hash, if any.
+    pub fn head(&self) -> Result<Option<(u64, String)>> {
+        self.conn
+            .query_row(
+                "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+            )
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                other => Err(other),
+            })
+            .map_err(|e| db_error(&self.path, e))
+    }
+
+    /// Calls `f` on every event in sequence order, streaming.
+    pub fn for_each(&self, mut f: impl FnMut(Event) -> Result<()>) -> Result<()> {
+        let err = |e| db_error(&self.path, e);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT seq, time, real_time, clock_overridden, operator, os_user, host, action,
+                        target, outcome, details, prev_hash, hash
+                 FROM events ORDER BY seq",
+            )
+            .map_err(err)?;
+        let mut rows = stmt.query([]).map_err(err)?;
+        while let Some(r) = rows.next().map_err(err)? {
+            let event = (|| -> rusqlite::Result<Event> {
+                Ok(Event {
+                    seq: r.get::<_, i64>(0)? as u64,
+                    time: r.get(1)?,
+                    real_time: r.get(2)?,
+                    clock_overridden: r.get(3)?,
+                    operator: r.get(4)?,
+                    os_user: r.get(5)?,
+                    host: r.get(6)?,
+                    action: r.get(7)?,
+                    target: r.get(8)?,
+                    outcome: r.get(9)?,
+                    details: r.get(10)?,
+                    prev_hash: r.get(11)?,
+                    hash: r.get(12)?,
+                })
+            })()
+            .map_err(|e| Error::AuditCorrupt {
+                path: self.path.clone(),
+                detail: format!("unreadable event: {e}"),
+            })?;
+            f(event)?;
+        }
+        Ok(())
+    }
+
+    /// Recomputes the whole chain and checks the given checkpoints.
+    pub fn verify(&self, checkpoints: &[Checkpoint]) -> Result<ChainReport> {
+        let mut report = ChainReport::default();
+        let mut prev = GENESIS;
+        let mut expected_seq = 1u64;
+        let mut hashes_at: std::collections::HashMap<u64, String> =
+            checkpoints.iter().map(|c| (c.seq, String::new())).collect();
+        self.for_each(|e| {
+            report.events += 1;
+            if report.first_bad.is_none() {
+                let problem = if e.seq != expected_seq {
+                    Some(format!(
+                        "expected event {expected_seq} but found {} (events missing or reordered)",
+                        e.seq
+                    ))
+                } else if e.prev_hash != hex::encode(prev) {
+                    Some("its previous hash does not match the event before it".to_string())
+                } else if e.hash != hex::encode(row_digest(&e, &prev)) {
+                    Some("its contents do not match its hash (edited)".to_string())
+                } else {
+                    None
+                };
+                if let Some(detail) = problem {
+                    report.first_bad = Some(BadEvent {
+                        seq: expected_seq.min(e.seq),
+                        detail,
+                    });
+                }
+            }
+            if let Some(slot) = hashes_at.get_mut(&e.seq) {
+                *slot = e.hash.clone();
+            }
+            prev = hex32(&self.path, e.seq, &e.hash).unwrap_or([0xff; 32]);
+            expected_seq = e.seq + 1;
+            report.head = Some((e.seq, e.hash));
+            Ok(())
+        })?;
+        let last = report.head.as_ref().map_or(0, |(s, _)| *s);
+        for c in checkpoints {
+            let found = hashes_at.get(&c.seq).cloned().unwrap_or_default();
+            let problem = if c.seq > last || found.is_empty() {
+                Some(format!(
+                    "the log ends at event {last}, but a checkpoint records event {} (truncated)",
+                    c.seq
+                ))
+            } else if !found.eq_ignore_ascii_case(&c.hash) {
+                Some(format!(
+                    "event {} has hash {found}, the checkpoint records {} (rewritten)",
+                    c.seq, c.hash
+                ))
+            } else {
+                None
+            };
+            report.checkpoints.push(CheckpointResult {
+                checkpoint: c.clone(),
+                problem,
+            });
+        }
+        Ok(report)
+    }
+
+    /// Writes a consistent copy of the database to `to` (`VACUUM INTO`, never
+    /// a raw copy of a live file).
+    pub fn copy_to(&self, to: &Path) -> Result<()> {
+        let target = to.to_str().ok_or_else(|| {
+            Error::io(
+                Action::Write,
+                to,
+                std::io::Error::other("path is not valid Unicode"),
+            )
+        })?;
+        self.conn
+            .execute("VACUUM INTO ?1", params![target])
+            .map_err(|e| db_error(&self.path, e))?;
+        Ok(())
+    }
+}
+
+/// A recorded chain position: `SEQ:HASH`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Checkpoint {
+    /// Sequence number.
+    pub seq: u64,
+    /// Hash at that event, hex.
+    pub hash: String,
+    /// Where it came from (a snapshot, the command line, a checkpoint file).
+    pub source: String,
+}
+
+impl Checkpoint {
+    /// Parses `SEQ:HASH`.
+    pub fn parse(text: &str, source: &str) -> Result<Checkpoint> {
+        let bad = || Error::Usage(format!("{text:?} is not a checkpoint SEQ:HASH"));
+        let (seq, hash) = text.trim().split_once(':').ok_or_else(bad)?;
+        let seq: u64 = seq.parse().map_err(|_| bad())?;
+        if hash.len() != 64 || !hash.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        Ok(Checkpoint {
+            seq,
+            hash: hash.to_ascii_lowercase(),
+            source: source.to_string(),
+        })
+    }
+}
+
+/// The first event that breaks the chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct BadEvent {
+    /// Its sequence number.
+    pub seq: u64,
+    /// What is wrong.
+    pub detail: String,
+}
+
+/// A checkpoint and what the log says about it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckpointResult {
+    /// The checkpoint.
+    pub checkpoint: Checkpoint,
+    /// `None` if the log agrees.
+    pub problem: Option<String>,
+}
+
+/// The result of [`AuditLog::verify`].
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ChainReport {
+    /// Events read.
+    pub events: u64,
+    /// The last event.
+    pub head: Option<(u64, String)>,
+    /// The first event that breaks the chain.
+    pub first_bad: Option<BadEvent>,
+    /// Every checkpoint checked.
+    pub checkpoints: Vec<CheckpointResult>,
+}
+
+impl ChainReport {
+    /// Whether the chain and every checkpoint are intact.
+    pub fn ok(&self) -> bool {
+        self.first_bad.is_none() && self.checkpoints.iter().all(|c| c.problem.is_none())
+    }
+}
+
+/// The audit log as a backup sees it: its head and a consistent copy.
+pub struct Sealer<'a> {
+    /// The open log.
+    pub log: &'a AuditLog,
+}
+
+impl crate::backup::AuditSeal for Sealer<'_> {
+    fn head(&self) -> Result<crate::snapshot::AuditMeta> {
+        let (seq, head) = self.log.head()?.unwrap_or((0, hex::encode(GENESIS)));
+        Ok(crate::snapshot::AuditMeta { seq, head })
+    }
+
+    fn copy_database(&self, to: &Path) -> Result<()> {
+        self.log.copy_to(to)
+    }
+}
+
+/// Writes a checkpoint file (plain text, to be signed beside it).
+pub fn write_checkpoint_file(path: &Path, site: &str, event: &Event) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(|e| Error::io(Action::Create, dir, e))?;
+    }
+    let text = format!(
+        "{FORMAT} checkpoint\nsite: {site}\nseq: {}\nhash: {}\ntime: {}\ncheckpoint: {}:{}\n",
+        event.seq, event.hash, event.time, event.seq, event.hash
+    );
+    let mut f = fs::File::create(path).map_err(|e| Error::io(Action::Create, path, e))?;
+    f.write_all(text.as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(|e| Error::io(Action::Write, path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor() -> Actor {
+        Actor {
+            operator: "山田 太郎".into(),
+            os_user: "kura".into(),
+            host: "PRIMERGY".into(),
+        }
+    }
+
+    fn log_with(n: usize) -> (tempfile::TempDir, AuditLog) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = AuditLog::open(&dir.path().join("a.sqlite"), Clock::system()).unwrap();
+        for i in 0..n {
+            log.append(
+                &actor(),
+                "test",
+                &format!("t{i}"),
+                Outcome::Ok,
+                &serde_json::json!({"i": i}),
+            )
+            .unwrap();
+        }
+        (dir, log)
+    }
+
+    #[test]
+    fn an_untouched_chain_verifies_and_links_from_genesis() {
+        let (_d, log) = log_with(5);
+        let report = log.verify(&[]).unwrap();
+        assert!(report.ok(), "{report:?}");
+        assert_eq!(report.events, 5);
+        let mut first = None;
+        log.for_each(|e| {
+            first.get_or_insert(e);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(first.unwrap().prev_hash, "0".repeat(64));
+    }
+
+    #[test]
+    fn triggers_refuse_update_and_delete() {
+        let (_d, log) = log_with(2);
+        assert!(log
+            .conn
+            .execute("UPDATE events SET target = 'x'", [])
+            .is_err());
+        assert!(log.conn.execute("DELETE FROM events", []).is_err());
+    }
+
+    #[test]
+    fn an_edit_is_found_at_its_sequence_number() {
+        let (_d, log) = log_with(5);
+        log.conn
+            .execute_batch("DROP TRIGGER events_no_update")
+            .unwrap();
+        log.conn
+            .execute("UPDATE events SET target = 'forged' WHERE seq = 3", [])
+            .unwrap();
+        let report = log.verify(&[]).unwrap();
+        assert_eq!(report.first_bad.unwrap().seq, 3);
+    }
+
+    #[test]
+    fn checkpoints_catch_truncation_and_rewrites() {
+        let (_d, log) = log_with(5);
+        let (seq, hash) = log.head().unwrap().unwrap();
+        let cp = Checkpoint::parse(&format!("{seq}:{hash}"), "test").unwrap();
+        assert!(log.verify(&[cp.clone()]).unwrap().ok());
+        log.conn
+            .execute_batch("DROP TRIGGER events_no_delete")
+            .unwrap();
+        log.conn
+            .execute("DELETE FROM events WHERE seq >= 4", [])
+            .unwrap();
+        let report = log.verify(&[cp]).unwrap();
+        assert!(report.first_bad.is_none(), "the chain alone looks fine");
+        assert!(report.checkpoints[0]
+            .problem
+            .as_ref()
+            .unwrap()
+            .contains("truncated"));
+        let wrong = Checkpoint::parse(&format!("2:{}", "a".repeat(64)), "test").unwrap();
+        assert!(log.verify(&[wrong]).unwrap().checkpoints[0]
+            .problem
+            .as_ref()
+            .unwrap()
+            .contains("rewritten"));
+    }
+
+    #[test]
+    fn checkpoint_text_must_be_seq_colon_hash() {
+        assert!(Checkpoint::parse("12:abc", "x").is_err());
+        assert!(Checkpoint::parse("x:".to_string().as_str(), "x").is_err());
+        assert!(Checkpoint::parse(&format!("7:{}", "A".repeat(64)), "x").is_ok());
+    }
+
+    #[test]
+    fn a_foreign_database_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("other.sqlite");
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch("CREATE TABLE t (x)").unwrap();
+        drop(c);
+        let err = AuditLog::open_existing(&path, Clock::system())
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("other.sqlite"), "{err}");
+        fs::write(&path, b"garbage garbage garbage garbage garbage garbage").unwrap();
+        let err = AuditLog::open(&path, Clock::system()).err().unwrap();
+        assert!(err.to_string().contains("other.sqlite"), "{err}");
+    }
+}
+
+/// The directory of checkpoint files beside the database.
+pub fn checkpoint_dir(database: &Path) -> PathBuf {
+    database
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join("checkpoints")
+}
+
+/// Every checkpoint kura can find for a policy: the `audit` field of every
+/// snapshot on every reachable destination, and the checkpoint files beside
+/// the database (whose signatures must verify when the policy signs).
+/// Returns the checkpoints and the problems met while collecting them.
+pub fn recorded_checkpoints(
+    policy: &crate::policy::Policy,
+) -> Result<(Vec<Checkpoint>, Vec<String>)> {
+    let mut found = Vec::new();
+    let mut problems = Vec::new();
+    for dest in &policy.destinations {
+        if !dest.path.is_dir() {
+            continue;
+        }
+        for s in crate::snapshot::list(&dest.path)? {
+            match &s.meta {
+                Ok(meta) => {
+                    if let Some(a) = meta.audit.as_ref().filter(|a| a.seq > 0) {
+                        found.push(Checkpoint {
+                            seq: a.seq,
+                            hash: a.head.to_ascii_lowercase(),
+                            source: format!("snapshot {} on {}", s.id, dest.name),
+                        });
+                    }
+                }
+                Err(e) => problems.push(format!("snapshot {} on {}: {e}", s.id, dest.name)),
+            }
+        }
+    }
+    let dir = checkpoint_dir(&policy.audit_database);
+    let public_key = match &policy.signing {
+        Some(s) => Some(crate::keys::load_public_key(&s.public_key)?),
+        None => None,
+    };
+    if let Ok(entries) = fs::read_dir(&dir) {
+        let mut files: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("txt"))
+            .collect();
+        files.sort();
+        for file in files {
+            let text = match fs::read_to_string(&file) {
+                Ok(t) => t,
+                Err(e) => {
+                    problems.push(format!("{}: {e}", file.display()));
+                    continue;
+                }
+            };
+            let line = text.lines().find_map(|l| l.strip_prefix("checkpoint: "));
+            match line.map(|l| Checkpoint::parse(l, &file.display().to_string())) {
+                Some(Ok(c)) => found.push(c),
+                _ => problems.push(format!(
+                    "{}: no `checkpoint: SEQ:HASH` line",
+                    file.display()
+                )),
+            }
+            if let Some(pk) = &public_key {
+                let sig = signature_path(&file);
+                if let Err(e) = crate::keys::verify_signature(pk, &file, &sig) {
+                    problems.push(e.to_string());
+                }
+            }
+        }
+    }
+    Ok((found, problems))
+}
+
+/// The `.minisig` beside a file.
+pub fn signature_path(file: &Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".minisig");
+    PathBuf::from(name)
+}

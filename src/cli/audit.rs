@@ -1,0 +1,265 @@
+//! `kura audit verify|log|export|checkpoint`: the tamper-evident log.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use kura::audit::{self, Actor, AuditLog, Checkpoint, Event, Outcome};
+use kura::{keys, Error, ExitCode};
+
+use super::Ctx;
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Recompute the chain and check every checkpoint (snapshots, files, --checkpoint)
+    Verify {
+        /// A checkpoint SEQ:HASH from a paper report (repeatable)
+        #[arg(long = "checkpoint", value_name = "SEQ:HASH")]
+        checkpoints: Vec<String>,
+    },
+    /// Show events
+    Log {
+        /// From this day (YYYY-MM-DD, inclusive)
+        #[arg(long, value_name = "DATE")]
+        since: Option<chrono::NaiveDate>,
+        /// Until this day (YYYY-MM-DD, inclusive)
+        #[arg(long, value_name = "DATE")]
+        until: Option<chrono::NaiveDate>,
+        /// Only this action (e.g. backup, verify.full)
+        #[arg(long, value_name = "ACTION")]
+        action: Option<String>,
+    },
+    /// Export every event for an auditor
+    Export {
+        /// jsonl or csv
+        #[arg(long, value_parser = ["jsonl", "csv"])]
+        format: String,
+        /// Output file [default: stdout]
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Append a checkpoint event and print SEQ:HASH for the paper record
+    Checkpoint,
+}
+
+pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
+    let policy = ctx.load_policy()?;
+    let db = &policy.audit_database;
+    match command {
+        Command::Verify { checkpoints } => {
+            let mut given = checkpoints
+                .iter()
+                .map(|c| Checkpoint::parse(c, "--checkpoint"))
+                .collect::<Result<Vec<_>, _>>()?;
+            let log = AuditLog::open_existing(db, ctx.clock)?;
+            let (recorded, problems) = audit::recorded_checkpoints(&policy)?;
+            given.extend(recorded);
+            let report = log.verify(&given)?;
+            let ok = report.ok() && problems.is_empty();
+            if ctx.json {
+                ctx.print_json(&serde_json::json!({
+                    "ok": ok, "database": db, "report": report, "problems": problems,
+                }));
+            } else {
+                println!("{}: {}", ctx.t("監査ログ", "audit log"), db.display());
+                println!("  {}: {}", ctx.t("イベント数", "events"), report.events);
+                if let Some((seq, hash)) = &report.head {
+                    println!("  {}: {seq}:{hash}", ctx.t("最新", "head"));
+                }
+                match &report.first_bad {
+                    None => println!(
+                        "  {}: {}",
+                        ctx.t("ハッシュ連鎖", "chain"),
+                        ctx.t("正常", "intact")
+                    ),
+                    Some(b) => println!(
+                        "  {}: {} {} — {}",
+                        ctx.t("ハッシュ連鎖", "chain"),
+                        ctx.t("指摘 イベント", "BROKEN at event"),
+                        b.seq,
+                        b.detail
+                    ),
+                }
+                for c in &report.checkpoints {
+                    let mark = match &c.problem {
+                        None => ctx.t("一致", "agrees").to_string(),
+                        Some(p) => format!("{} — {p}", ctx.t("指摘", "FINDING")),
+                    };
+                    println!(
+                        "  checkpoint {}:{} ({}): {mark}",
+                        c.checkpoint.seq,
+                        &c.checkpoint.hash[..16],
+                        c.checkpoint.source
+                    );
+                }
+                for p in &problems {
+                    println!("  {} {p}", ctx.t("指摘", "FINDING"));
+                }
+            }
+            let failure = if ok {
+                None
+            } else {
+                let detail = report
+                    .first_bad
+                    .as_ref()
+                    .map(|b| format!("event {}: {}", b.seq, b.detail))
+                    .or_else(|| {
+                        report.checkpoints.iter().find_map(|c| {
+                            c.problem
+                                .as_ref()
+                                .map(|p| format!("checkpoint from {}: {p}", c.checkpoint.source))
+                        })
+                    })
+                    .or_else(|| problems.first().cloned())
+                    .unwrap_or_default();
+                Some(Error::Integrity {
+                    path: db.clone(),
+                    detail,
+                })
+            };
+            ctx.conclude(failure)
+        }
+        Command::Log {
+            since,
+            until,
+            action,
+        } => {
+            let log = AuditLog::open_existing(db, ctx.clock)?;
+            let mut events = Vec::new();
+            log.for_each(|e| {
+                if matches(&e, since, until, action.as_deref()) {
+                    events.push(e);
+                }
+                Ok(())
+            })?;
+            if ctx.json {
+                ctx.print_json(&serde_json::json!({ "events": events }));
+            } else {
+                for e in &events {
+                    println!(
+                        "{:>6}  {}  {:<10}  {:<16} {:<8} {}  {}",
+                        e.seq, e.time, e.operator, e.action, e.outcome, e.target, e.details
+                    );
+                }
+            }
+            Ok(ExitCode::Ok)
+        }
+        Command::Export { format, out } => {
+            let log = AuditLog::open_existing(db, ctx.clock)?;
+            let mut sink: Box<dyn Write> = match &out {
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+                Some(path) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(path)
+                        .map_err(|e| Error::io(kura::error::Action::Create, path, e))?,
+                )),
+            };
+            let target = out.clone().unwrap_or_else(|| PathBuf::from("stdout"));
+            let io_err = |e| Error::io(kura::error::Action::Write, &target, e);
+            if format == "csv" {
+                writeln!(sink, "seq,time,real_time,clock_overridden,operator,os_user,host,action,target,outcome,details,prev_hash,hash")
+                    .map_err(io_err)?;
+            }
+            let mut count = 0u64;
+            log.for_each(|e| {
+                count += 1;
+                let line = if format == "csv" {
+                    csv_line(&e)
+                } else {
+                    serde_json::to_string(&e).unwrap_or_default()
+                };
+                writeln!(sink, "{line}").map_err(io_err)
+            })?;
+            sink.flush().map_err(io_err)?;
+            if ctx.json && out.is_some() {
+                ctx.print_json(&serde_json::json!({ "events": count, "file": out }));
+            }
+            Ok(ExitCode::Ok)
+        }
+        Command::Checkpoint => {
+            let operator = ctx.operator(&policy)?;
+            let mut log = AuditLog::open(db, ctx.clock)?;
+            let event = log.append(
+                &Actor::current(&operator),
+                "audit.checkpoint",
+                "audit",
+                Outcome::Ok,
+                &serde_json::json!({ "previous_head": log.head()?.map(|(s, h)| format!("{s}:{h}")) }),
+            )?;
+            let file = audit::checkpoint_dir(db).join(format!("checkpoint-{:08}.txt", event.seq));
+            audit::write_checkpoint_file(&file, &policy.site.name, &event)?;
+            let signature = match &policy.signing {
+                Some(s) => {
+                    let key = keys::load_signing_key(&s.secret_key, &s.public_key)?;
+                    let sig = audit::signature_path(&file);
+                    key.sign_file(
+                        &file,
+                        &sig,
+                        &format!("kura-audit-checkpoint {}:{}", event.seq, event.hash),
+                    )?;
+                    Some(sig)
+                }
+                None => None,
+            };
+            let id = format!("{}:{}", event.seq, event.hash);
+            if ctx.json {
+                ctx.print_json(&serde_json::json!({
+                    "id": id, "seq": event.seq, "hash": event.hash, "file": file, "signature": signature,
+                }));
+            } else {
+                println!("{id}");
+                eprintln!(
+                    "{}: {}",
+                    ctx.t("チェックポイント", "checkpoint file"),
+                    file.display()
+                );
+            }
+            Ok(ExitCode::Ok)
+        }
+    }
+}
+
+fn matches(
+    e: &Event,
+    since: Option<chrono::NaiveDate>,
+    until: Option<chrono::NaiveDate>,
+    action: Option<&str>,
+) -> bool {
+    let day = e
+        .time
+        .get(..10)
+        .and_then(|d| d.parse::<chrono::NaiveDate>().ok());
+    let after = since.is_none_or(|s| day.is_some_and(|d| d >= s));
+    let before = until.is_none_or(|u| day.is_some_and(|d| d <= u));
+    let act = action.is_none_or(|a| e.action == a || e.action.starts_with(&format!("{a}.")));
+    after && before && act
+}
+
+/// One RFC 4180 CSV line.
+fn csv_line(e: &Event) -> String {
+    let fields = [
+        e.seq.to_string(),
+        e.time.clone(),
+        e.real_time.clone(),
+        u8::from(e.clock_overridden).to_string(),
+        e.operator.clone(),
+        e.os_user.clone(),
+        e.host.clone(),
+        e.action.clone(),
+        e.target.clone(),
+        e.outcome.clone(),
+        e.details.clone(),
+        e.prev_hash.clone(),
+        e.hash.clone(),
+    ];
+    fields
+        .iter()
+        .map(|f| {
+            if f.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", f.replace('"', "\"\""))
+            } else {
+                f.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
