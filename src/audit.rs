@@ -595,123 +595,6 @@ pub fn write_checkpoint_file(path: &Path, site: &str, event: &Event) -> Result<(
         .map_err(|e| Error::io(Action::Write, path, e))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn actor() -> Actor {
-        Actor {
-            operator: "山田 太郎".into(),
-            os_user: "kura".into(),
-            host: "PRIMERGY".into(),
-        }
-    }
-
-    fn log_with(n: usize) -> (tempfile::TempDir, AuditLog) {
-        let dir = tempfile::tempdir().unwrap();
-        let mut log = AuditLog::open(&dir.path().join("a.sqlite"), Clock::system()).unwrap();
-        for i in 0..n {
-            log.append(
-                &actor(),
-                "test",
-                &format!("t{i}"),
-                Outcome::Ok,
-                &serde_json::json!({"i": i}),
-            )
-            .unwrap();
-        }
-        (dir, log)
-    }
-
-    #[test]
-    fn an_untouched_chain_verifies_and_links_from_genesis() {
-        let (_d, log) = log_with(5);
-        let report = log.verify(&[]).unwrap();
-        assert!(report.ok(), "{report:?}");
-        assert_eq!(report.events, 5);
-        let mut first = None;
-        log.for_each(|e| {
-            first.get_or_insert(e);
-            Ok(())
-        })
-        .unwrap();
-        assert_eq!(first.unwrap().prev_hash, "0".repeat(64));
-    }
-
-    #[test]
-    fn triggers_refuse_update_and_delete() {
-        let (_d, log) = log_with(2);
-        assert!(log
-            .conn
-            .execute("UPDATE events SET target = 'x'", [])
-            .is_err());
-        assert!(log.conn.execute("DELETE FROM events", []).is_err());
-    }
-
-    #[test]
-    fn an_edit_is_found_at_its_sequence_number() {
-        let (_d, log) = log_with(5);
-        log.conn
-            .execute_batch("DROP TRIGGER events_no_update")
-            .unwrap();
-        log.conn
-            .execute("UPDATE events SET target = 'forged' WHERE seq = 3", [])
-            .unwrap();
-        let report = log.verify(&[]).unwrap();
-        assert_eq!(report.first_bad.unwrap().seq, 3);
-    }
-
-    #[test]
-    fn checkpoints_catch_truncation_and_rewrites() {
-        let (_d, log) = log_with(5);
-        let (seq, hash) = log.head().unwrap().unwrap();
-        let cp = Checkpoint::parse(&format!("{seq}:{hash}"), "test").unwrap();
-        assert!(log.verify(&[cp.clone()]).unwrap().ok());
-        log.conn
-            .execute_batch("DROP TRIGGER events_no_delete")
-            .unwrap();
-        log.conn
-            .execute("DELETE FROM events WHERE seq >= 4", [])
-            .unwrap();
-        let report = log.verify(&[cp]).unwrap();
-        assert!(report.first_bad.is_none(), "the chain alone looks fine");
-        assert!(report.checkpoints[0]
-            .problem
-            .as_ref()
-            .unwrap()
-            .contains("truncated"));
-        let wrong = Checkpoint::parse(&format!("2:{}", "a".repeat(64)), "test").unwrap();
-        assert!(log.verify(&[wrong]).unwrap().checkpoints[0]
-            .problem
-            .as_ref()
-            .unwrap()
-            .contains("rewritten"));
-    }
-
-    #[test]
-    fn checkpoint_text_must_be_seq_colon_hash() {
-        assert!(Checkpoint::parse("12:abc", "x").is_err());
-        assert!(Checkpoint::parse("x:".to_string().as_str(), "x").is_err());
-        assert!(Checkpoint::parse(&format!("7:{}", "A".repeat(64)), "x").is_ok());
-    }
-
-    #[test]
-    fn a_foreign_database_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("other.sqlite");
-        let c = Connection::open(&path).unwrap();
-        c.execute_batch("CREATE TABLE t (x)").unwrap();
-        drop(c);
-        let err = AuditLog::open_existing(&path, Clock::system())
-            .err()
-            .unwrap();
-        assert!(err.to_string().contains("other.sqlite"), "{err}");
-        fs::write(&path, b"garbage garbage garbage garbage garbage garbage").unwrap();
-        let err = AuditLog::open(&path, Clock::system()).err().unwrap();
-        assert!(err.to_string().contains("other.sqlite"), "{err}");
-    }
-}
-
 /// The directory of checkpoint files beside the database.
 pub fn checkpoint_dir(database: &Path) -> PathBuf {
     database
@@ -792,4 +675,121 @@ pub fn signature_path(file: &Path) -> PathBuf {
     let mut name = file.as_os_str().to_owned();
     name.push(".minisig");
     PathBuf::from(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor() -> Actor {
+        Actor {
+            operator: "山田 太郎".into(),
+            os_user: "kura".into(),
+            host: "PRIMERGY".into(),
+        }
+    }
+
+    fn log_with(n: usize) -> (tempfile::TempDir, AuditLog) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = AuditLog::open(&dir.path().join("a.sqlite"), Clock::system()).unwrap();
+        for i in 0..n {
+            log.append(
+                &actor(),
+                "test",
+                &format!("t{i}"),
+                Outcome::Ok,
+                &serde_json::json!({"i": i}),
+            )
+            .unwrap();
+        }
+        (dir, log)
+    }
+
+    #[test]
+    fn an_untouched_chain_verifies_and_links_from_genesis() {
+        let (_d, log) = log_with(5);
+        let report = log.verify(&[]).unwrap();
+        assert!(report.ok(), "{report:?}");
+        assert_eq!(report.events, 5);
+        let mut first = None;
+        log.for_each(|e| {
+            first.get_or_insert(e);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(first.unwrap().prev_hash, "0".repeat(64));
+    }
+
+    #[test]
+    fn triggers_refuse_update_and_delete() {
+        let (_d, log) = log_with(2);
+        assert!(log
+            .conn
+            .execute("UPDATE events SET target = 'x'", [])
+            .is_err());
+        assert!(log.conn.execute("DELETE FROM events", []).is_err());
+    }
+
+    #[test]
+    fn an_edit_is_found_at_its_sequence_number() {
+        let (_d, log) = log_with(5);
+        log.conn
+            .execute_batch("DROP TRIGGER events_no_update")
+            .unwrap();
+        log.conn
+            .execute("UPDATE events SET target = 'forged' WHERE seq = 3", [])
+            .unwrap();
+        let report = log.verify(&[]).unwrap();
+        assert_eq!(report.first_bad.unwrap().seq, 3);
+    }
+
+    #[test]
+    fn checkpoints_catch_truncation_and_rewrites() {
+        let (_d, log) = log_with(5);
+        let (seq, hash) = log.head().unwrap().unwrap();
+        let cp = Checkpoint::parse(&format!("{seq}:{hash}"), "test").unwrap();
+        assert!(log.verify(std::slice::from_ref(&cp)).unwrap().ok());
+        log.conn
+            .execute_batch("DROP TRIGGER events_no_delete")
+            .unwrap();
+        log.conn
+            .execute("DELETE FROM events WHERE seq >= 4", [])
+            .unwrap();
+        let report = log.verify(&[cp]).unwrap();
+        assert!(report.first_bad.is_none(), "the chain alone looks fine");
+        assert!(report.checkpoints[0]
+            .problem
+            .as_ref()
+            .unwrap()
+            .contains("truncated"));
+        let wrong = Checkpoint::parse(&format!("2:{}", "a".repeat(64)), "test").unwrap();
+        assert!(log.verify(&[wrong]).unwrap().checkpoints[0]
+            .problem
+            .as_ref()
+            .unwrap()
+            .contains("rewritten"));
+    }
+
+    #[test]
+    fn checkpoint_text_must_be_seq_colon_hash() {
+        assert!(Checkpoint::parse("12:abc", "x").is_err());
+        assert!(Checkpoint::parse("x:".to_string().as_str(), "x").is_err());
+        assert!(Checkpoint::parse(&format!("7:{}", "A".repeat(64)), "x").is_ok());
+    }
+
+    #[test]
+    fn a_foreign_database_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("other.sqlite");
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch("CREATE TABLE t (x)").unwrap();
+        drop(c);
+        let err = AuditLog::open_existing(&path, Clock::system())
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("other.sqlite"), "{err}");
+        fs::write(&path, b"garbage garbage garbage garbage garbage garbage").unwrap();
+        let err = AuditLog::open(&path, Clock::system()).err().unwrap();
+        assert!(err.to_string().contains("other.sqlite"), "{err}");
+    }
 }
