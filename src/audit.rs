@@ -284,6 +284,13 @@ impl AuditLog {
         })
     }
 
+    /// Changes how long an append waits for another writer.
+    pub fn set_busy_timeout(&self, timeout: Duration) -> Result<()> {
+        self.conn
+            .busy_timeout(timeout)
+            .map_err(|e| db_error(&self.path, e))
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -791,5 +798,24 @@ mod tests {
         fs::write(&path, b"garbage garbage garbage garbage garbage garbage").unwrap();
         let err = AuditLog::open(&path, Clock::system()).err().unwrap();
         assert!(err.to_string().contains("other.sqlite"), "{err}");
+    }
+
+    #[test]
+    fn a_writer_holding_the_database_makes_an_append_wait_then_fail_with_exit_3() {
+        let (dir, mut log) = log_with(1);
+        let other = Connection::open(dir.path().join("a.sqlite")).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        log.set_busy_timeout(Duration::from_millis(300)).unwrap();
+        let started = std::time::Instant::now();
+        let err = log
+            .append(&actor(), "test", "x", Outcome::Ok, &serde_json::json!({}))
+            .unwrap_err();
+        assert!(started.elapsed() >= Duration::from_millis(250), "it waited");
+        assert!(matches!(err, Error::AuditBusy { .. }), "{err:?}");
+        assert_eq!(err.exit_code().code(), 3);
+        other.execute_batch("ROLLBACK").unwrap();
+        log.append(&actor(), "test", "x", Outcome::Ok, &serde_json::json!({}))
+            .unwrap();
+        assert!(log.verify(&[]).unwrap().ok());
     }
 }
