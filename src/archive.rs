@@ -560,6 +560,8 @@ pub struct ArchiveReport {
     pub bytes: u64,
     /// Every problem found; empty means intact.
     pub findings: Vec<Finding>,
+    /// The SHA-256 of every file read, by archive name (the manifest not included).
+    pub digests: BTreeMap<Vec<u8>, Sha256Digest>,
 }
 
 /// Why an archive could not be read at all.
@@ -578,8 +580,8 @@ pub fn open<'a, R: io::BufRead + 'a>(
     input: R,
     identities: impl Iterator<Item = &'a dyn age::Identity>,
 ) -> Result<impl Read + 'a, ReadError> {
-    let decryptor =
-        age::Decryptor::new_buffered(input).map_err(|e| ReadError::NotAnArchive(e.to_string()))?;
+    let decryptor = age::Decryptor::new_buffered(input)
+        .map_err(|e| ReadError::NotAnArchive(e.to_string()))?;
     let plain = decryptor.decrypt(identities).map_err(|e| match e {
         age::DecryptError::NoMatchingKeys => ReadError::WrongKey,
         age::DecryptError::Io(io) => ReadError::Io(io),
@@ -603,11 +605,44 @@ pub fn is_safe_entry_path(name: &[u8]) -> bool {
     })
 }
 
+/// Where the entries of an archive go as it is read. Only safe entries
+/// (regular files and directories with safe relative names) ever reach it.
+pub trait EntrySink {
+    /// A directory.
+    fn directory(&mut self, name: &[u8], mode: u32, mtime: u64) -> io::Result<()>;
+    /// A regular file (the manifest included); `data` must be read to its end.
+    fn file(&mut self, name: &[u8], mode: u32, mtime: u64, data: &mut dyn Read) -> io::Result<()>;
+}
+
+/// A sink that keeps nothing: reading is checking.
+pub struct Discard;
+
+impl EntrySink for Discard {
+    fn directory(&mut self, _: &[u8], _: u32, _: u64) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn file(&mut self, _: &[u8], _: u32, _: u64, data: &mut dyn Read) -> io::Result<()> {
+        io::copy(data, &mut io::sink()).map(|_| ())
+    }
+}
+
 /// Reads a whole archive: checks every entry's type and path, hashes every
 /// file and compares with the manifest, and reads the streams to their end.
 pub fn check_archive(plain: impl Read, progress: &dyn Progress) -> io::Result<ArchiveReport> {
+    read_archive(plain, progress, &mut Discard, false)
+}
+
+/// Reads a whole archive into `sink`. Unsafe entries never reach the sink;
+/// with `stop_at_unsafe` reading ends at the first one (restore), otherwise
+/// every problem is collected (verify).
+pub fn read_archive(
+    plain: impl Read,
+    progress: &dyn Progress,
+    sink: &mut dyn EntrySink,
+    stop_at_unsafe: bool,
+) -> io::Result<ArchiveReport> {
     let mut report = ArchiveReport::default();
-    let mut seen: BTreeMap<Vec<u8>, Sha256Digest> = BTreeMap::new();
     let mut manifest: Option<Vec<sums::SumEntry>> = None;
     let mut archive = tar::Archive::new(plain);
     for entry in archive.entries()? {
@@ -618,44 +653,92 @@ pub fn check_archive(plain: impl Read, progress: &dyn Progress) -> io::Result<Ar
             entry: Some(shown.clone()),
             detail: detail.to_string(),
         };
-        if !is_safe_entry_path(&name) {
-            report
-                .findings
-                .push(finding("unsafe path (absolute, `..` or empty part)"));
+        let kind = entry.header().entry_type();
+        let unsafe_entry = if !is_safe_entry_path(&name) {
+            Some(finding("unsafe path (absolute, `..` or empty part)"))
+        } else if !matches!(
+            kind,
+            tar::EntryType::Directory | tar::EntryType::Regular | tar::EntryType::Continuous
+        ) {
+            Some(finding(&format!(
+                "not a regular file or directory ({kind:?})"
+            )))
+        } else {
+            None
+        };
+        if let Some(f) = unsafe_entry {
+            report.findings.push(f);
+            if stop_at_unsafe {
+                return Ok(report);
+            }
             continue;
         }
-        match entry.header().entry_type() {
-            tar::EntryType::Directory => {}
-            tar::EntryType::Regular | tar::EntryType::Continuous => {
-                if name == MANIFEST_NAME.as_bytes() {
-                    if manifest.is_some() {
-                        report.findings.push(finding("second manifest"));
-                        continue;
-                    }
-                    let parsed = sums::parse(BufReader::new(&mut entry));
-                    match parsed {
-                        Ok(m) => manifest = Some(m),
-                        Err(e) => report.findings.push(finding(&format!("bad manifest: {e}"))),
-                    }
-                    continue;
-                }
-                let (digest, n) = sums::digest_reader(ProgressReader {
-                    inner: &mut entry,
-                    progress,
-                })?;
-                report.files += 1;
-                report.bytes += n;
-                if seen.insert(name, digest).is_some() {
-                    report.findings.push(finding("file stored twice"));
+        let mode = entry.header().mode().unwrap_or(0o644) & 0o777;
+        let mtime = entry.header().mtime().unwrap_or(0);
+        if kind == tar::EntryType::Directory {
+            sink.directory(&name, mode, mtime)?;
+            continue;
+        }
+        let is_manifest = name == MANIFEST_NAME.as_bytes();
+        let mut reader = CaptureReader {
+            inner: HashingReader::new(ProgressReader {
+                inner: &mut entry,
+                progress,
+            }),
+            captured: Vec::new(),
+            capture: is_manifest,
+        };
+        sink.file(&name, mode, mtime, &mut reader)?;
+        io::copy(&mut reader, &mut io::sink())?;
+        let CaptureReader {
+            inner, captured, ..
+        } = reader;
+        let (digest, n) = inner.finish();
+        if is_manifest {
+            if manifest.is_some() {
+                report.findings.push(finding("second manifest"));
+            } else {
+                match sums::parse(&captured[..]) {
+                    Ok(m) => manifest = Some(m),
+                    Err(e) => report.findings.push(finding(&format!("bad manifest: {e}"))),
                 }
             }
-            other => report.findings.push(finding(&format!(
-                "not a regular file or directory ({other:?})"
-            ))),
+            continue;
+        }
+        report.files += 1;
+        report.bytes += n;
+        if report.digests.insert(name, digest).is_some() {
+            report.findings.push(finding("file stored twice"));
         }
     }
-    // Read to the end so the zstd frame checksum and age's final tag are checked.
-    let mut rest = archive.into_inner();
+    finish_report(archive.into_inner(), report, manifest)
+}
+
+/// Passes reads through, keeping a copy when asked (for the manifest, which
+/// is both restored and parsed).
+struct CaptureReader<R> {
+    inner: R,
+    captured: Vec<u8>,
+    capture: bool,
+}
+
+impl<R: Read> Read for CaptureReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if self.capture {
+            self.captured.extend_from_slice(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
+/// Reads the streams to their end (so the zstd frame checksum and age's last
+/// tag are checked) and compares what was read with the manifest.
+fn finish_report(
+    mut rest: impl Read,
+    mut report: ArchiveReport,
+    manifest: Option<Vec<sums::SumEntry>>,
+) -> io::Result<ArchiveReport> {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let n = rest.read(&mut buf)?;
@@ -677,26 +760,31 @@ pub fn check_archive(plain: impl Read, progress: &dyn Progress) -> io::Result<Ar
             detail: format!("{MANIFEST_NAME} is missing"),
         }),
         Some(listed) => {
-            for item in listed {
+            let mut unlisted: std::collections::BTreeSet<&Vec<u8>> =
+                report.digests.keys().collect();
+            let mut problems = Vec::new();
+            for item in &listed {
                 let shown = String::from_utf8_lossy(&item.name).into_owned();
-                match seen.remove(&item.name) {
-                    None => report.findings.push(Finding {
+                match report.digests.get(&item.name) {
+                    None => problems.push(Finding {
                         entry: Some(shown),
                         detail: "listed in the manifest but missing".into(),
                     }),
-                    Some(d) if d != item.digest => report.findings.push(Finding {
+                    Some(d) if *d != item.digest => problems.push(Finding {
                         entry: Some(shown),
                         detail: "contents do not match the manifest".into(),
                     }),
                     Some(_) => {}
                 }
+                unlisted.remove(&item.name);
             }
-            for name in seen.keys() {
-                report.findings.push(Finding {
+            for name in unlisted {
+                problems.push(Finding {
                     entry: Some(String::from_utf8_lossy(name).into_owned()),
                     detail: "not listed in the manifest".into(),
                 });
             }
+            report.findings.extend(problems);
         }
     }
     Ok(report)
