@@ -339,11 +339,56 @@ fn dir_header(mode: u32, mtime: u64) -> tar::Header {
     h
 }
 
-fn mtime_of(meta: &fs::Metadata) -> u64 {
+/// A modification time: whole seconds in the tar header, nanoseconds in a PAX
+/// `mtime` record so a restore gives the file back its exact time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Mtime {
+    /// Seconds since the Unix epoch.
+    pub secs: u64,
+    /// Nanoseconds within the second.
+    pub nanos: u32,
+}
+
+impl Mtime {
+    /// As a `SystemTime`.
+    pub fn to_system_time(self) -> SystemTime {
+        SystemTime::UNIX_EPOCH + std::time::Duration::new(self.secs, self.nanos)
+    }
+
+    /// Parses a PAX time, `SECONDS[.FRACTION]`.
+    pub fn parse_pax(text: &str) -> Option<Mtime> {
+        let (secs, frac) = text.split_once('.').unwrap_or((text, ""));
+        let secs = secs.parse::<u64>().ok()?;
+        let digits: String = frac.chars().take(9).collect();
+        if !digits.chars().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        let nanos = if digits.is_empty() {
+            0
+        } else {
+            format!("{digits:0<9}").parse::<u32>().ok()?
+        };
+        Some(Mtime { secs, nanos })
+    }
+}
+
+fn mtime_of(meta: &fs::Metadata) -> Mtime {
     meta.modified()
         .ok()
         .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs())
+        .map_or(Mtime::default(), |d| Mtime {
+            secs: d.as_secs(),
+            nanos: d.subsec_nanos(),
+        })
+}
+
+/// Adds the PAX record carrying the sub-second part of a time, if any.
+fn append_pax_mtime<W: Write>(builder: &mut tar::Builder<W>, t: Mtime) -> io::Result<()> {
+    if t.nanos == 0 {
+        return Ok(());
+    }
+    let value = format!("{}.{:09}", t.secs, t.nanos);
+    builder.append_pax_extensions([("mtime", value.as_bytes())])
 }
 
 #[cfg(unix)]
@@ -426,9 +471,10 @@ fn add_root(
             let meta = entry
                 .metadata()
                 .map_err(|e| Error::io(Action::Read, entry.path(), e.into()))?;
-            let mut h = dir_header(mode_of(&meta, 0o755), mtime_of(&meta));
-            builder
-                .append_data(&mut h, &name, io::empty())
+            let mtime = mtime_of(&meta);
+            let mut h = dir_header(mode_of(&meta, 0o755), mtime.secs);
+            append_pax_mtime(builder, mtime)
+                .and_then(|()| builder.append_data(&mut h, &name, io::empty()))
                 .map_err(|e| Error::io(Action::Write, "archive output", e))?;
             stats.dirs += 1;
         } else if file_type.is_file() {
@@ -466,7 +512,9 @@ fn add_file(
         short: false,
         progress,
     };
-    let mut header = file_header(size, mode_of(&before, 0o644), mtime_of(&before));
+    let mtime = mtime_of(&before);
+    let mut header = file_header(size, mode_of(&before, 0o644), mtime.secs);
+    append_pax_mtime(builder, mtime).map_err(|e| Error::io(Action::Write, "archive output", e))?;
     let appended = builder.append_data(&mut header, name, &mut reader);
     if reader.short {
         return Err(WriteError::SourceChanged(path.to_path_buf()));
@@ -580,8 +628,8 @@ pub fn open<'a, R: io::BufRead + 'a>(
     input: R,
     identities: impl Iterator<Item = &'a dyn age::Identity>,
 ) -> Result<impl Read + 'a, ReadError> {
-    let decryptor = age::Decryptor::new_buffered(input)
-        .map_err(|e| ReadError::NotAnArchive(e.to_string()))?;
+    let decryptor =
+        age::Decryptor::new_buffered(input).map_err(|e| ReadError::NotAnArchive(e.to_string()))?;
     let plain = decryptor.decrypt(identities).map_err(|e| match e {
         age::DecryptError::NoMatchingKeys => ReadError::WrongKey,
         age::DecryptError::Io(io) => ReadError::Io(io),
@@ -609,20 +657,21 @@ pub fn is_safe_entry_path(name: &[u8]) -> bool {
 /// (regular files and directories with safe relative names) ever reach it.
 pub trait EntrySink {
     /// A directory.
-    fn directory(&mut self, name: &[u8], mode: u32, mtime: u64) -> io::Result<()>;
+    fn directory(&mut self, name: &[u8], mode: u32, mtime: Mtime) -> io::Result<()>;
     /// A regular file (the manifest included); `data` must be read to its end.
-    fn file(&mut self, name: &[u8], mode: u32, mtime: u64, data: &mut dyn Read) -> io::Result<()>;
+    fn file(&mut self, name: &[u8], mode: u32, mtime: Mtime, data: &mut dyn Read)
+        -> io::Result<()>;
 }
 
 /// A sink that keeps nothing: reading is checking.
 pub struct Discard;
 
 impl EntrySink for Discard {
-    fn directory(&mut self, _: &[u8], _: u32, _: u64) -> io::Result<()> {
+    fn directory(&mut self, _: &[u8], _: u32, _: Mtime) -> io::Result<()> {
         Ok(())
     }
 
-    fn file(&mut self, _: &[u8], _: u32, _: u64, data: &mut dyn Read) -> io::Result<()> {
+    fn file(&mut self, _: &[u8], _: u32, _: Mtime, data: &mut dyn Read) -> io::Result<()> {
         io::copy(data, &mut io::sink()).map(|_| ())
     }
 }
@@ -674,7 +723,19 @@ pub fn read_archive(
             continue;
         }
         let mode = entry.header().mode().unwrap_or(0o644) & 0o777;
-        let mtime = entry.header().mtime().unwrap_or(0);
+        let mut mtime = Mtime {
+            secs: entry.header().mtime().unwrap_or(0),
+            nanos: 0,
+        };
+        if let Some(pax) = entry.pax_extensions()? {
+            for ext in pax.flatten() {
+                if ext.key() == Ok("mtime") {
+                    if let Some(t) = ext.value().ok().and_then(Mtime::parse_pax) {
+                        mtime = t;
+                    }
+                }
+            }
+        }
         if kind == tar::EntryType::Directory {
             sink.directory(&name, mode, mtime)?;
             continue;
@@ -831,6 +892,27 @@ mod tests {
         ] {
             assert!(is_safe_entry_path(good));
         }
+    }
+
+    #[test]
+    fn pax_times_keep_nanoseconds() {
+        assert_eq!(
+            Mtime::parse_pax("1700000000.5"),
+            Some(Mtime {
+                secs: 1700000000,
+                nanos: 500_000_000
+            })
+        );
+        assert_eq!(
+            Mtime::parse_pax("1700000000.123456789123"),
+            Some(Mtime {
+                secs: 1700000000,
+                nanos: 123_456_789
+            })
+        );
+        assert_eq!(Mtime::parse_pax("12"), Some(Mtime { secs: 12, nanos: 0 }));
+        assert_eq!(Mtime::parse_pax("-1.5"), None);
+        assert_eq!(Mtime::parse_pax("1.x"), None);
     }
 
     #[test]

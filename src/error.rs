@@ -218,6 +218,18 @@ pub enum Error {
         /// Why.
         detail: String,
     },
+    /// A restore target that is not an empty directory.
+    TargetNotEmpty {
+        /// The target.
+        path: PathBuf,
+    },
+    /// `--archive` names no archive of the snapshot.
+    UnknownArchive {
+        /// The name given.
+        name: String,
+        /// The archives the snapshot has.
+        known: Vec<String>,
+    },
     /// A refusal by rule that has no variant of its own.
     Refused(String),
     /// An integrity finding: a checksum, a signature, or a structure is wrong.
@@ -285,6 +297,7 @@ impl Error {
             | Error::UnknownDestination { .. }
             | Error::BadSnapshotArgument(_)
             | Error::BadClock { .. }
+            | Error::UnknownArchive { .. }
             | Error::OperatorMissing => ExitCode::Usage,
             Error::Io { .. }
             | Error::DestinationMissing { .. }
@@ -305,6 +318,7 @@ impl Error {
             | Error::AlreadyRegistered { .. }
             | Error::WouldOverwrite { .. }
             | Error::ForeignDirectory { .. }
+            | Error::TargetNotEmpty { .. }
             | Error::Refused(_) => ExitCode::Refused,
         }
     }
@@ -559,6 +573,21 @@ impl Error {
                     format!("監査ログ {} を使用できません: {detail}", path.display())
                 } else {
                     format!("cannot use the audit database {}: {detail}", path.display())
+                }
+            }
+            Error::TargetNotEmpty { path } => {
+                if ja {
+                    format!("復元先 {} は空のディレクトリではないため、何も書き込みませんでした", path.display())
+                } else {
+                    format!("restore target {} is not an empty directory; nothing was written", path.display())
+                }
+            }
+            Error::UnknownArchive { name, known } => {
+                let known = known.join(", ");
+                if ja {
+                    format!("アーカイブ「{name}」はこのスナップショットにありません (あるもの: {known})")
+                } else {
+                    format!("the snapshot has no archive \"{name}\" (it has: {known})")
                 }
             }
             Error::Refused(m) => m.clone(),

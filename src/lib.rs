@@ -18,6 +18,7 @@
 //! - [`snapshot`]: `snapshot.json`, listing, and atomic publication.
 //! - [`backup`]: the monthly job that ties them together.
 //! - [`verify`]: checking a snapshot with and without the key.
+//! - [`restore`]: writing an archive back, distrusting it.
 //! - [`audit`]: the hash-chained log of every use, and its checkpoints.
 //! - [`demo`] and [`sample_data`]: a self-contained sandbox.
 #![forbid(unsafe_code)]
@@ -34,6 +35,7 @@ pub mod keys;
 pub mod media;
 pub mod policy;
 pub mod progress;
+pub mod restore;
 pub mod sample_data;
 pub mod snapshot;
 pub mod sums;

@@ -20,6 +20,7 @@ use serde::Serialize;
 use crate::archive;
 use crate::error::{Action, Error, Result};
 use crate::keys::{self, Identities};
+use crate::policy::Source;
 use crate::progress::Progress;
 use crate::snapshot::{self, SnapshotMeta};
 use crate::sums;
@@ -59,16 +60,25 @@ pub struct ArchiveVerdict {
     pub bytes: u64,
     /// Everything wrong with it.
     pub findings: Vec<String>,
+    /// With `--against-source`: what changed in the live files since.
+    pub changes: Option<Vec<String>>,
 }
 
-/// Checks one snapshot directory. `public_key` is the policy's signing key, if
-/// it signs; `identities` turn on the full level.
-pub fn check_snapshot(
-    dir: &Path,
-    public_key: Option<&minisign::PublicKey>,
-    identities: Option<&Identities>,
-    progress: &dyn Progress,
-) -> Result<SnapshotVerdict> {
+/// How far to check.
+pub struct CheckOptions<'a> {
+    /// The policy's signing key, if it signs.
+    pub public_key: Option<&'a minisign::PublicKey>,
+    /// Identities: decrypt and read everything (the full level).
+    pub identities: Option<&'a Identities>,
+    /// With identities: also compare with these live sources.
+    pub against_source: Option<&'a [Source]>,
+    /// Progress of the full level.
+    pub progress: &'a dyn Progress,
+}
+
+/// Checks one snapshot directory.
+pub fn check_snapshot(dir: &Path, opts: &CheckOptions) -> Result<SnapshotVerdict> {
+    let (public_key, identities, progress) = (opts.public_key, opts.identities, opts.progress);
     let id = dir
         .file_name()
         .and_then(|n| n.to_str())
@@ -172,6 +182,7 @@ pub fn check_snapshot(
                         files: 0,
                         bytes: 0,
                         findings: vec![e.to_string()],
+                        changes: None,
                     });
                     continue;
                 }
@@ -179,13 +190,21 @@ pub fn check_snapshot(
             progress.start(&a.name, a.plaintext_bytes);
             let verdict = read_archive(&path, file, ids, a.files, progress);
             progress.finish();
-            let mut verdict = verdict?;
+            let (mut verdict, digests) = verdict?;
             verdict.name = a.name.clone();
+            if let Some(source) = opts
+                .against_source
+                .and_then(|sources| sources.iter().find(|s| s.name == a.name))
+            {
+                verdict.changes = Some(compare_with_source(source, &digests));
+            }
             v.archives.push(verdict);
         }
     }
     Ok(v)
 }
+
+type Digests = BTreeMap<Vec<u8>, [u8; 32]>;
 
 fn read_archive(
     path: &Path,
@@ -193,13 +212,15 @@ fn read_archive(
     ids: &Identities,
     expected_files: u64,
     progress: &dyn Progress,
-) -> Result<ArchiveVerdict> {
+) -> Result<(ArchiveVerdict, Digests)> {
     let mut verdict = ArchiveVerdict {
         name: String::new(),
         files: 0,
         bytes: 0,
         findings: Vec::new(),
+        changes: None,
     };
+    let mut digests = Digests::new();
     let plain = match archive::open(BufReader::with_capacity(1 << 20, file), ids.as_dyn()) {
         Ok(p) => p,
         Err(archive::ReadError::WrongKey) => {
@@ -211,11 +232,11 @@ fn read_archive(
             verdict
                 .findings
                 .push(format!("not a readable age file: {e}"));
-            return Ok(verdict);
+            return Ok((verdict, digests));
         }
         Err(archive::ReadError::Io(e)) => {
             verdict.findings.push(e.to_string());
-            return Ok(verdict);
+            return Ok((verdict, digests));
         }
     };
     match archive::check_archive(plain, progress) {
@@ -234,12 +255,53 @@ fn read_archive(
                     report.files
                 ));
             }
+            digests = report.digests;
         }
         Err(e) => verdict
             .findings
             .push(format!("damaged (decryption, decompression or tar): {e}")),
     }
-    Ok(verdict)
+    Ok((verdict, digests))
+}
+
+/// What changed in a live source since the snapshot: files changed, gone
+/// and new, by their names in the archive.
+fn compare_with_source(source: &Source, stored: &Digests) -> Vec<String> {
+    let mut changes = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for p in &source.paths {
+        let Some(base) = p.path.file_name() else {
+            continue;
+        };
+        for entry in walkdir::WalkDir::new(&p.path)
+            .follow_links(true)
+            .sort_by_file_name()
+        {
+            let Ok(entry) = entry else { continue };
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let rel = entry.path().strip_prefix(&p.path).unwrap_or(Path::new(""));
+            let name = Path::new(base).join(rel);
+            let Ok(key) = archive::archive_name(&name) else {
+                continue;
+            };
+            let shown = String::from_utf8_lossy(&key).into_owned();
+            let live =
+                File::open(entry.path()).and_then(|f| sums::digest_reader(BufReader::new(f)));
+            match (stored.get(&key), live) {
+                (None, _) => changes.push(format!("new: {shown}")),
+                (Some(_), Err(e)) => changes.push(format!("unreadable: {shown}: {e}")),
+                (Some(d), Ok((live, _))) if *d != live => changes.push(format!("changed: {shown}")),
+                _ => {}
+            }
+            seen.insert(key);
+        }
+    }
+    for name in stored.keys().filter(|k| !seen.contains(*k)) {
+        changes.push(format!("gone: {}", String::from_utf8_lossy(name)));
+    }
+    changes
 }
 
 fn agree(
@@ -332,9 +394,7 @@ pub struct DestinationVerdict {
 pub fn verify_destinations(
     destinations: &[&crate::policy::Destination],
     selection: &Selection,
-    public_key: Option<&minisign::PublicKey>,
-    identities: Option<&Identities>,
-    progress: &dyn Progress,
+    opts: &CheckOptions,
 ) -> Result<Vec<DestinationVerdict>> {
     let mut out = Vec::new();
     for dest in destinations {
@@ -368,9 +428,7 @@ pub fn verify_destinations(
             });
         }
         for s in chosen {
-            verdict
-                .snapshots
-                .push(check_snapshot(&s.dir, public_key, identities, progress)?);
+            verdict.snapshots.push(check_snapshot(&s.dir, opts)?);
         }
         out.push(verdict);
     }

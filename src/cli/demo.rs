@@ -85,9 +85,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
             verify::verify_destinations(
                 &dests,
                 &Selection::Id(outcome.meta.id.clone()),
-                public_key.as_ref(),
-                Some(&ids),
-                &progress,
+                &verify::CheckOptions {
+                    public_key: public_key.as_ref(),
+                    identities: Some(&ids),
+                    against_source: None,
+                    progress: &progress,
+                },
             )
         },
         |v| super::verify::describe(v),

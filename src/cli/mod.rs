@@ -9,6 +9,7 @@ mod demo;
 mod keys;
 mod policy;
 mod progress;
+mod restore;
 mod snapshots;
 mod verify;
 mod volume;
@@ -75,6 +76,8 @@ enum Command {
     Snapshots(snapshots::Args),
     /// Verify snapshots (without a key, or fully with -i)
     Verify(verify::Args),
+    /// Restore archives of a snapshot into an empty directory
+    Restore(restore::Args),
     /// The tamper-evident audit log
     #[command(subcommand)]
     Audit(audit::Command),
@@ -254,6 +257,7 @@ fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
         Command::Snapshots(a) => snapshots::run(ctx, a),
         Command::Verify(a) => verify::run(ctx, a),
         Command::Audit(c) => audit::run(ctx, c),
+        Command::Restore(a) => restore::run(ctx, a),
     }
 }
 

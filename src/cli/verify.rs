@@ -19,6 +19,9 @@ pub struct Args {
     /// An age identity: also decrypt and check every file
     #[arg(short = 'i', long = "identity", value_name = "FILE")]
     identity: Option<PathBuf>,
+    /// With -i: also compare with the live source files and list what changed since
+    #[arg(long)]
+    against_source: bool,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
@@ -30,8 +33,26 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
     };
     let dests = policy.select_destinations(&args.dest)?;
     let progress = ctx.progress();
+    if args.against_source && args.identity.is_none() {
+        return Err(Error::Usage(
+            ctx.t(
+                "--against-source には -i (秘密鍵) が必要です",
+                "--against-source needs -i IDENTITY",
+            )
+            .to_string(),
+        ));
+    }
     let check = |ids: Option<&keys::Identities>| {
-        verify::verify_destinations(&dests, &selection, public_key.as_ref(), ids, &progress)
+        verify::verify_destinations(
+            &dests,
+            &selection,
+            &verify::CheckOptions {
+                public_key: public_key.as_ref(),
+                identities: ids,
+                against_source: args.against_source.then_some(&policy.sources[..]),
+                progress: &progress,
+            },
+        )
     };
     let verdicts = match &args.identity {
         // Reading decrypted data is an access: audited, with a named operator.
@@ -141,6 +162,26 @@ fn print_human(ctx: &Ctx, verdicts: &[DestinationVerdict]) {
                 );
                 for f in &a.findings {
                     println!("      - {f}");
+                }
+                if let Some(changes) = &a.changes {
+                    if changes.is_empty() {
+                        println!(
+                            "      {}",
+                            ctx.t("元データから変更なし", "source unchanged since")
+                        );
+                    } else {
+                        println!(
+                            "      {} {}",
+                            changes.len(),
+                            ctx.t(
+                                "件の変更 (スナップショット以降):",
+                                "changes since the snapshot:"
+                            )
+                        );
+                        for c in changes {
+                            println!("        {c}");
+                        }
+                    }
                 }
             }
         }

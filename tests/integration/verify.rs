@@ -92,3 +92,38 @@ fn full_verify_needs_an_authorised_operator() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn one_flipped_byte_in_sums_snapshot_json_or_signature_is_found_without_the_key() {
+    for file in ["SHA256SUMS", "snapshot.json", "SHA256SUMS.minisig"] {
+        let site = Site::new();
+        site.backup().assert().success();
+        flip_byte(&site.snapshot_dir().join(file), 0.3);
+        site.kura().arg("verify").assert().code(1);
+    }
+}
+
+#[test]
+fn against_source_reports_what_changed_since_the_snapshot() {
+    let site = Site::new();
+    site.backup().assert().success();
+    let full = || {
+        let mut c = site.kura();
+        c.args(["--operator", OPERATOR, "verify", "--against-source", "-i"])
+            .arg(&site.identity);
+        c
+    };
+    full()
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("source unchanged"));
+    fs::write(site.root.join("data/master/households.csv"), "changed\n").unwrap();
+    fs::remove_file(site.root.join("data/master/empty.dat")).unwrap();
+    fs::write(site.root.join("data/master/new.csv"), "new\n").unwrap();
+    full()
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("changed: master/households.csv"))
+        .stdout(predicate::str::contains("gone: master/empty.dat"))
+        .stdout(predicate::str::contains("new: master/new.csv"));
+}
