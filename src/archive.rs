@@ -382,13 +382,40 @@ fn mtime_of(meta: &fs::Metadata) -> Mtime {
         })
 }
 
-/// Adds the PAX record carrying the sub-second part of a time, if any.
-fn append_pax_mtime<W: Write>(builder: &mut tar::Builder<W>, t: Mtime) -> io::Result<()> {
-    if t.nanos == 0 {
-        return Ok(());
+/// Appends one entry. The name goes into a PAX `path` record whenever it is
+/// not plain ASCII of at most 100 bytes, because PAX names are UTF-8 by
+/// definition: GNU tar and Windows' `tar.exe` (libarchive) both read them
+/// right, where a GNU long name would be decoded in the local code page. The
+/// header then carries an ASCII stand-in. The sub-second part of the mtime
+/// goes into a PAX `mtime` record.
+fn append_entry<W: Write>(
+    builder: &mut tar::Builder<W>,
+    header: &mut tar::Header,
+    name: &[u8],
+    mtime: Mtime,
+    data: impl Read,
+) -> io::Result<()> {
+    let plain = name.is_ascii() && name.len() <= 100;
+    let mtime_text = format!("{}.{:09}", mtime.secs, mtime.nanos);
+    let mut records: Vec<(&str, &[u8])> = Vec::new();
+    if !plain {
+        records.push(("path", name));
     }
-    let value = format!("{}.{:09}", t.secs, t.nanos);
-    builder.append_pax_extensions([("mtime", value.as_bytes())])
+    if mtime.nanos != 0 {
+        records.push(("mtime", mtime_text.as_bytes()));
+    }
+    builder.append_pax_extensions(records)?;
+    let field = &mut header.as_old_mut().name;
+    field.fill(0);
+    for (slot, byte) in field.iter_mut().zip(name.iter()) {
+        *slot = if byte.is_ascii() && *byte != 0 {
+            *byte
+        } else {
+            b'_'
+        };
+    }
+    header.set_cksum();
+    builder.append(header, data)
 }
 
 #[cfg(unix)]
@@ -403,7 +430,8 @@ fn mode_of(_meta: &fs::Metadata, default: u32) -> u32 {
     default
 }
 
-/// The name an archive path is stored and listed under: components joined by `/`.
+/// The name an archive path is stored and listed under: its components, which
+/// must be valid Unicode (archive names are UTF-8), joined by `/`.
 pub fn archive_name(path: &Path) -> io::Result<Vec<u8>> {
     let mut out = Vec::new();
     for (i, c) in path.components().enumerate() {
@@ -413,24 +441,16 @@ pub fn archive_name(path: &Path) -> io::Result<Vec<u8>> {
                 format!("unexpected path component in {}", path.display()),
             ));
         };
+        let part = part.to_str().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("file name is not valid Unicode: {}", path.display()),
+            )
+        })?;
         if i > 0 {
             out.push(b'/');
         }
-        #[cfg(unix)]
-        {
-            use std::os::unix::ffi::OsStrExt;
-            out.extend_from_slice(part.as_bytes());
-        }
-        #[cfg(not(unix))]
-        {
-            let s = part.to_str().ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("file name is not valid Unicode: {}", path.display()),
-                )
-            })?;
-            out.extend_from_slice(s.as_bytes());
-        }
+        out.extend_from_slice(part.as_bytes());
     }
     Ok(out)
 }
@@ -473,8 +493,9 @@ fn add_root(
                 .map_err(|e| Error::io(Action::Read, entry.path(), e.into()))?;
             let mtime = mtime_of(&meta);
             let mut h = dir_header(mode_of(&meta, 0o755), mtime.secs);
-            append_pax_mtime(builder, mtime)
-                .and_then(|()| builder.append_data(&mut h, &name, io::empty()))
+            let stored =
+                archive_name(&name).map_err(|e| Error::io(Action::Read, entry.path(), e))?;
+            append_entry(builder, &mut h, &stored, mtime, io::empty())
                 .map_err(|e| Error::io(Action::Write, "archive output", e))?;
             stats.dirs += 1;
         } else if file_type.is_file() {
@@ -512,10 +533,10 @@ fn add_file(
         short: false,
         progress,
     };
+    let stored = archive_name(name).map_err(|e| Error::io(Action::Read, path, e))?;
     let mtime = mtime_of(&before);
     let mut header = file_header(size, mode_of(&before, 0o644), mtime.secs);
-    append_pax_mtime(builder, mtime).map_err(|e| Error::io(Action::Write, "archive output", e))?;
-    let appended = builder.append_data(&mut header, name, &mut reader);
+    let appended = append_entry(builder, &mut header, &stored, mtime, &mut reader);
     if reader.short {
         return Err(WriteError::SourceChanged(path.to_path_buf()));
     }
@@ -533,9 +554,8 @@ fn add_file(
         return Err(WriteError::SourceChanged(path.to_path_buf()));
     }
     let (digest, _) = reader.inner.finish();
-    let line_name = archive_name(name).map_err(|e| Error::io(Action::Read, path, e))?;
     manifest
-        .write_all(&sums::format_line(&digest, &line_name))
+        .write_all(&sums::format_line(&digest, &stored))
         .map_err(|e| Error::io(Action::Write, "temporary manifest", e))?;
     stats.files += 1;
     stats.plaintext_bytes += size;

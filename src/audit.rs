@@ -243,7 +243,7 @@ impl AuditLog {
         Self::prepare(conn, path, clock, false)
     }
 
-    fn prepare(conn: Connection, path: &Path, clock: Clock, create: bool) -> Result<AuditLog> {
+    fn prepare(mut conn: Connection, path: &Path, clock: Clock, create: bool) -> Result<AuditLog> {
         let err = |e| db_error(path, e);
         conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
         if create {
@@ -251,7 +251,11 @@ impl AuditLog {
                 .map_err(err)?;
             conn.pragma_update(None, "synchronous", "FULL")
                 .map_err(err)?;
-            let tx = conn.unchecked_transaction().map_err(err)?;
+            // Immediate: a deferred transaction that must upgrade to a write
+            // lock gets BUSY at once, without waiting, when another process writes.
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(err)?;
             tx.execute_batch(SCHEMA).map_err(err)?;
             tx.execute(
                 "INSERT OR IGNORE INTO kura_meta (key, value) VALUES ('format', ?1)",

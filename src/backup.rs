@@ -6,7 +6,7 @@
 //!    refuses the whole run before a byte is written; a missing disk only
 //!    drops that destination);
 //! 2. a lock per destination, then removal of a killed run's leftovers;
-//! 3. source paths must exist; `prepare` commands run; free space is checked;
+//! 3. `prepare` commands run; source paths must exist; free space is checked;
 //! 4. each archive is produced once and its ciphertext written to every
 //!    destination's staging directory at the same time (one read of the
 //!    sources, identical files everywhere); a destination whose write fails is
@@ -157,11 +157,12 @@ pub fn run(req: &BackupRequest) -> Result<BackupOutcome> {
     }
 
     // 3. Sources, prepare, free space.
-    for source in &policy.sources {
-        check_source_paths(policy, source)?;
-    }
+    // `prepare` first: it may create the files its source names.
     for source in &policy.sources {
         run_prepare(policy, source)?;
+    }
+    for source in &policy.sources {
+        check_source_paths(policy, source)?;
     }
     for t in targets.iter_mut().filter(|t| t.alive()) {
         if let Err(e) = check_space(t.dest) {
@@ -333,6 +334,8 @@ fn run_prepare(policy: &Policy, source: &Source) -> Result<()> {
         .args(&cmd[1..])
         .current_dir(&policy.dir)
         .stdin(std::process::Stdio::null())
+        // Its chatter goes to stderr so `--json` output stays one object.
+        .stdout(std::process::Stdio::from(std::io::stderr()))
         .status()
         .map_err(|e| failed(e.to_string()))?;
     if status.success() {

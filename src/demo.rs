@@ -72,7 +72,12 @@ pub fn prepare(dir: &Path, size_mib: u64, clock: &Clock) -> Result<Sandbox> {
         ("@HDD1_VOLUME@", "usb-hdd/kura"),
         ("@HDD2_VOLUME@", "usb-hdd2/kura"),
     ] {
-        let marker = media::register(&dir.join(sub), "デモ用ディスク", DEMO_OPERATOR, clock.now())?;
+        // The "disk" itself: in real life, the mounted USB drive.
+        let disk = dir.join(sub);
+        if let Some(mount) = disk.parent() {
+            fs::create_dir_all(mount).map_err(|e| Error::io(Action::Create, mount, e))?;
+        }
+        let marker = media::register(&disk, "デモ用ディスク", DEMO_OPERATOR, clock.now())?;
         policy_text = policy_text.replace(placeholder, &marker.id);
     }
     let audit_dir = dir.join("audit");

@@ -18,6 +18,10 @@ use age::secrecy::{ExposeSecret, SecretString};
 
 use crate::error::{Action, Error, Result};
 
+/// scrypt work factor (log2 N) for passphrase-protected identities: the
+/// stock `age` CLI's value.
+pub const SCRYPT_WORK_FACTOR: u8 = 18;
+
 /// The largest key file kura reads; anything bigger is not a key.
 const MAX_KEY_FILE: u64 = 1 << 20;
 
@@ -129,7 +133,14 @@ pub fn generate_age_identity(
     let contents = match passphrase {
         None => text.expose_secret().as_bytes().to_vec(),
         Some(pass) => {
-            let encryptor = age::Encryptor::with_user_passphrase(pass);
+            // A fixed work factor, as the stock `age -p` uses, rather than
+            // age's auto-tuning, so a key's strength never depends on the build
+            // or the machine that made it.
+            let mut recipient = age::scrypt::Recipient::new(pass);
+            recipient.set_work_factor(SCRYPT_WORK_FACTOR);
+            let encryptor =
+                age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+                    .map_err(|e| key_error(out, e.to_string()))?;
             let mut out_buf = Vec::new();
             let armored = age::armor::ArmoredWriter::wrap_output(
                 &mut out_buf,

@@ -38,7 +38,8 @@ pub struct VolumeMarker {
     pub registered_by: String,
 }
 
-/// Registers `dir` (created if absent) as a new volume; refuses if it already is one.
+/// Registers `dir` (created if absent, but never its parents) as a new
+/// volume; refuses if it already is one.
 pub fn register(
     dir: &Path,
     label: &str,
@@ -51,7 +52,12 @@ pub fn register(
             id: existing.id,
         });
     }
-    fs::create_dir_all(dir).map_err(|e| Error::io(Action::Create, dir, e))?;
+    // Only the last component is created: a parent that is missing means the
+    // disk is not there, and registering a folder on the system drive instead
+    // is exactly the mistake the media rule exists to prevent.
+    if !dir.is_dir() {
+        fs::create_dir(dir).map_err(|e| Error::io(Action::Create, dir, e))?;
+    }
     let marker = VolumeMarker {
         format: VOLUME_FORMAT.to_string(),
         id: format!("kv-{}", hex::encode(rand::random::<[u8; 6]>())),
@@ -153,6 +159,14 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
     tmp.write_all(contents)
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| Error::io(Action::Write, tmp.path(), e))?;
+    // Temporary files are private; what is published here is not.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = tmp
+            .as_file()
+            .set_permissions(fs::Permissions::from_mode(0o644));
+    }
     tmp.persist(path)
         .map_err(|e| Error::io(Action::Rename, path, e.error))?;
     sync_dir(dir)
@@ -206,6 +220,15 @@ mod tests {
         let err = check_destination(&dest(&gone, &[])).unwrap_err();
         assert_eq!(err.exit_code().code(), 3);
         assert!(!gone.exists());
+    }
+
+    #[test]
+    fn registering_never_creates_missing_parents() {
+        let dir = tempfile::tempdir().unwrap();
+        let unplugged = dir.path().join("media/usb/kura");
+        let err = register(&unplugged, "HDD1", "x", chrono::Utc::now()).unwrap_err();
+        assert_eq!(err.exit_code().code(), 3);
+        assert!(!dir.path().join("media").exists());
     }
 
     #[test]

@@ -516,7 +516,8 @@ impl Policy {
                         format!("{base} collides with the archive's own manifest"),
                     ));
                 }
-                if !bases.insert(base.clone()) {
+                // Compared without case: Windows cannot hold both on restore.
+                if !bases.insert(base.to_lowercase()) {
                     return Err(t.error(
                         p.span(),
                         format!(

@@ -188,7 +188,7 @@ pub fn check_snapshot(dir: &Path, opts: &CheckOptions) -> Result<SnapshotVerdict
                 }
             };
             progress.start(&a.name, a.plaintext_bytes);
-            let verdict = read_archive(&path, file, ids, a.files, progress);
+            let verdict = read_archive(&path, file, ids, (a.files, a.plaintext_bytes), progress);
             progress.finish();
             let (mut verdict, digests) = verdict?;
             verdict.name = a.name.clone();
@@ -210,7 +210,7 @@ fn read_archive(
     path: &Path,
     file: File,
     ids: &Identities,
-    expected_files: u64,
+    (expected_files, expected_bytes): (u64, u64),
     progress: &dyn Progress,
 ) -> Result<(ArchiveVerdict, Digests)> {
     let mut verdict = ArchiveVerdict {
@@ -253,6 +253,12 @@ fn read_archive(
                 verdict.findings.push(format!(
                     "holds {} files, snapshot.json says {expected_files}",
                     report.files
+                ));
+            }
+            if report.bytes != expected_bytes {
+                verdict.findings.push(format!(
+                    "holds {} bytes of files, snapshot.json says {expected_bytes}",
+                    report.bytes
                 ));
             }
             digests = report.digests;

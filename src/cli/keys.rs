@@ -101,15 +101,15 @@ fn new_passphrase(ctx: &Ctx) -> Result<age::secrecy::SecretString, Error> {
             .to_string(),
         )
     };
-    if std::env::var_os("KURA_PASSPHRASE").is_some() {
-        return ctx.passphrase("").ok_or_else(missing);
-    }
     let first = ctx
         .passphrase(ctx.t("新しいパスフレーズ", "New passphrase"))
         .ok_or_else(missing)?;
-    let second = ctx
-        .passphrase(ctx.t("もう一度入力してください", "Repeat the passphrase"))
-        .ok_or_else(missing)?;
+    let second = if std::env::var_os("KURA_PASSPHRASE").is_some() {
+        first.clone()
+    } else {
+        ctx.passphrase(ctx.t("もう一度入力してください", "Repeat the passphrase"))
+            .ok_or_else(missing)?
+    };
     if first.expose_secret() != second.expose_secret() {
         return Err(Error::Usage(
             ctx.t("パスフレーズが一致しません", "the passphrases differ")

@@ -98,10 +98,10 @@ fn first_problem(verdicts: &[DestinationVerdict]) -> Option<Error> {
     });
     operational.or_else(|| {
         verdicts.iter().find_map(|d| {
-            if let Some(e) = &d.error {
+            if let Some(Error::Integrity { path, detail }) = &d.error {
                 return Some(Error::Integrity {
-                    path: d.path.clone(),
-                    detail: e.to_string(),
+                    path: path.clone(),
+                    detail: detail.clone(),
                 });
             }
             d.snapshots

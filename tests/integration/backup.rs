@@ -212,6 +212,7 @@ fn leftovers_of_a_killed_run_are_removed_by_the_next_run() {
 #[test]
 fn two_destinations_get_identical_files_and_a_missing_one_does_not_stop_the_other() {
     let site = Site::new();
+    fs::create_dir_all(site.root.join("usb2")).unwrap();
     let second = kura::media::register(
         &site.root.join("usb2/kura"),
         "HDD2",
@@ -373,4 +374,28 @@ fn destination_filling_up_mid_write_is_exit_3_with_no_visible_snapshot() {
         "left behind: {:?}",
         Site::snapshot_entries(&mount.join("kura"))
     );
+}
+
+#[test]
+fn prepare_may_create_its_source_and_its_output_stays_out_of_json() {
+    if cfg!(windows) {
+        return;
+    }
+    let site = Site::new();
+    let policy = site.policy_text(&[&site.volume]).replace(
+        "paths = [\"logs/system\"]",
+        "paths = [\"export/System.evtx\"]\nprepare = [\"sh\", \"-c\", \"echo exporting; mkdir -p export && echo evtx > export/System.evtx\"]",
+    );
+    site.write_policy(&policy);
+    let out = site
+        .backup()
+        .arg("--json")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+    assert_eq!(v["snapshot"]["archives"][1]["files"], 1);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exporting"));
 }

@@ -159,3 +159,18 @@ fn garbage_identity_files_are_exit_3_naming_the_file() {
             .stderr(predicate::str::contains("NOTAKEY").not());
     }
 }
+
+#[test]
+fn a_short_or_empty_passphrase_is_refused_even_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    for pass in ["", "short"] {
+        kura()
+            .env("KURA_PASSPHRASE", pass)
+            .args(["keys", "age", "--out"])
+            .arg(dir.path().join("id.age"))
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("12"));
+        assert!(!dir.path().join("id.age").exists());
+    }
+}

@@ -182,3 +182,17 @@ fn the_example_policies_in_the_repository_are_valid() {
     }
     assert!(checked >= 1);
 }
+
+#[test]
+fn base_names_differing_only_in_case_are_refused() {
+    assert_policy_error(
+        |p| {
+            p.replace(
+                "paths = [\"logs/app\", \"logs/app-extra.log\"]",
+                "paths = [\"logs/app\", \"other/APP\"]",
+            )
+        },
+        "21:22",
+        "two paths named",
+    );
+}

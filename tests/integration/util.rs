@@ -70,6 +70,7 @@ impl Site {
         kura::keys::generate_signing_keypair(&keys.join("kura.key"), &keys.join("kura.pub"))
             .unwrap();
         write_sources(&root);
+        fs::create_dir_all(root.join("usb")).unwrap(); // the mounted disk
         let volume =
             kura::media::register(&root.join("usb/kura"), "HDD1", OPERATOR, chrono::Utc::now())
                 .unwrap()
