@@ -40,6 +40,7 @@ pub mod sample_data;
 pub mod snapshot;
 pub mod sums;
 pub mod verify;
+pub mod wareki;
 
 pub use error::{Error, ExitCode, Result};
 pub use i18n::Lang;
