@@ -288,6 +288,24 @@ impl AuditLog {
         })
     }
 
+    /// The connection, for records that live beside the events (erasure
+    /// requests); every change to them is also an event.
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The last finished event (not `started`) with this action and target.
+    pub fn find_last(&self, action: &str, target: &str) -> Result<Option<Event>> {
+        let mut found = None;
+        self.for_each(|e| {
+            if e.action == action && e.target == target && e.outcome != "started" {
+                found = Some(e);
+            }
+            Ok(())
+        })?;
+        Ok(found)
+    }
+
     /// Changes how long an append waits for another writer.
     pub fn set_busy_timeout(&self, timeout: Duration) -> Result<()> {
         self.conn

@@ -19,6 +19,8 @@
 //! - [`backup`]: the monthly job that ties them together.
 //! - [`verify`]: checking a snapshot with and without the key.
 //! - [`restore`]: writing an archive back, distrusting it.
+//! - [`retention`] and [`erasure`]: what may go, and the request → approval →
+//!   execution → certificate workflow through which anything goes.
 //! - [`audit`]: the hash-chained log of every use, and its checkpoints.
 //! - [`demo`] and [`sample_data`]: a self-contained sandbox.
 #![forbid(unsafe_code)]
@@ -27,8 +29,10 @@
 pub mod archive;
 pub mod audit;
 pub mod backup;
+pub mod certificate;
 pub mod clock;
 pub mod demo;
+pub mod erasure;
 pub mod error;
 pub mod i18n;
 pub mod keys;
@@ -36,6 +40,7 @@ pub mod media;
 pub mod policy;
 pub mod progress;
 pub mod restore;
+pub mod retention;
 pub mod sample_data;
 pub mod snapshot;
 pub mod sums;

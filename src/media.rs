@@ -151,7 +151,10 @@ pub fn space(path: &Path) -> Result<(u64, u64)> {
 
 /// Writes a small file by temporary name, fsync and rename, then syncs the directory.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
     let mut tmp = tempfile::Builder::new()
         .prefix(".kura-tmp-")
         .tempfile_in(dir)

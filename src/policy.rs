@@ -58,6 +58,16 @@ pub struct Policy {
     pub audit_database: PathBuf,
     /// Disks whose free space the check reports.
     pub disks: Vec<Disk>,
+    /// The erasure workflow's rules.
+    pub erasure: ErasureRules,
+}
+
+/// The `[erasure]` table.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ErasureRules {
+    /// Whether the person who requested an erasure may also approve it.
+    pub allow_self_approval: bool,
 }
 
 /// The `[site]` table.
@@ -222,6 +232,8 @@ struct RawPolicy {
     audit: RawAudit,
     #[serde(default)]
     disks: Vec<RawDisk>,
+    #[serde(default)]
+    erasure: ErasureRules,
 }
 
 fn default_spanned<T: Default>() -> Spanned<T> {
@@ -626,6 +638,7 @@ impl Policy {
                     path: resolve(dir, &d.path),
                 })
                 .collect(),
+            erasure: raw.erasure,
         })
     }
 

@@ -6,9 +6,11 @@
 mod audit;
 mod backup;
 mod demo;
+mod erase;
 mod keys;
 mod policy;
 mod progress;
+mod prune;
 mod restore;
 mod snapshots;
 mod verify;
@@ -78,6 +80,11 @@ enum Command {
     Verify(verify::Args),
     /// Restore archives of a snapshot into an empty directory
     Restore(restore::Args),
+    /// Turn the retention rules into one erasure request (deletes nothing)
+    Prune(prune::Args),
+    /// The erasure workflow: request, approve, execute, certificate (第13条)
+    #[command(subcommand)]
+    Erase(erase::Command),
     /// The tamper-evident audit log
     #[command(subcommand)]
     Audit(audit::Command),
@@ -126,6 +133,22 @@ impl Ctx {
         work: impl FnOnce(&mut Session) -> Result<T, Error>,
         describe: impl FnOnce(&T) -> (Outcome, serde_json::Value),
     ) -> Result<T, Error> {
+        self.audited_as(policy, action, target, work, |value| {
+            let (outcome, details) = describe(value);
+            (outcome, None, details)
+        })
+    }
+
+    /// Like [`Ctx::audited`], but the outcome may name a target that exists
+    /// only once the work is done (e.g. the id of a new request).
+    fn audited_as<T>(
+        &self,
+        policy: &Policy,
+        action: &str,
+        target: &str,
+        work: impl FnOnce(&mut Session) -> Result<T, Error>,
+        describe: impl FnOnce(&T) -> (Outcome, Option<String>, serde_json::Value),
+    ) -> Result<T, Error> {
         let mut log = AuditLog::open(&policy.audit_database, self.clock)?;
         let claimed = self.operator.clone().unwrap_or_default();
         let operator = match self.operator(policy) {
@@ -155,7 +178,7 @@ impl Ctx {
             operator,
         };
         let result = work(&mut session);
-        let (outcome, details) = match &result {
+        let (outcome, final_target, details) = match &result {
             Ok(value) => describe(value),
             Err(e) => (
                 match e.exit_code() {
@@ -163,12 +186,14 @@ impl Ctx {
                     ExitCode::Integrity => Outcome::Finding,
                     _ => Outcome::Failed,
                 },
+                None,
                 serde_json::json!({
                     "error": e.message(Lang::En),
                     "exit_code": e.exit_code().code(),
                 }),
             ),
         };
+        let target = final_target.as_deref().unwrap_or(target);
         session
             .log
             .append(&session.actor, action, target, outcome, &details)?;
@@ -258,6 +283,8 @@ fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
         Command::Verify(a) => verify::run(ctx, a),
         Command::Audit(c) => audit::run(ctx, c),
         Command::Restore(a) => restore::run(ctx, a),
+        Command::Prune(a) => prune::run(ctx, a),
+        Command::Erase(c) => erase::run(ctx, c),
     }
 }
 

@@ -6,6 +6,7 @@ mod audit;
 mod backup;
 mod changing;
 mod demo;
+mod erase;
 mod hostile;
 mod interop;
 mod keys;

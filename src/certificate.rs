@@ -1,0 +1,471 @@
+//! The certificate of erasure (消去証明書), which is also the post-deletion
+//! report of 第13条5: who erased what, how, verified how, approved by whom,
+//! witnessed by whom, with the size and SHA-256 of every item and the audit
+//! event of the execution. Its fields follow NIST SP 800-88 Rev. 1 Appendix G
+//! (Certificate of Sanitization) where they apply. Rendered as JSON, Markdown
+//! and printable A4 HTML, in Japanese (default) or English, dates in 和暦 and
+//! Gregorian.
+
+use chrono::{DateTime, NaiveDate};
+use serde::Serialize;
+
+use crate::audit::AuditLog;
+use crate::erasure::{self, Item, Method, Request};
+use crate::error::{Error, Result};
+use crate::i18n::Lang;
+use crate::policy::Policy;
+use crate::wareki;
+
+/// The format tag of the JSON certificate.
+pub const FORMAT: &str = "kura-erasure-certificate/1";
+
+/// An audit event referenced by the certificate.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventRef {
+    /// Sequence number.
+    pub seq: u64,
+    /// Hash (hex).
+    pub hash: String,
+    /// Time (RFC 3339).
+    pub time: String,
+}
+
+/// The certificate.
+#[derive(Debug, Clone, Serialize)]
+pub struct Certificate {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// The request id (also the certificate's number).
+    pub id: String,
+    /// 履行場所 and system.
+    pub site: serde_json::Value,
+    /// The person who performed the sanitization (App. G "Person Performing Sanitization").
+    pub performed_by: serde_json::Value,
+    /// The request (第13条: items, medium, quantity, method, planned date).
+    pub request: serde_json::Value,
+    /// Approval (or rejection) reference.
+    pub approval: serde_json::Value,
+    /// The witness (App. G "Validation").
+    pub witness: Option<String>,
+    /// Media identity (App. G "Media Information").
+    pub media: serde_json::Value,
+    /// Method type and technique, tool, verification (App. G "Sanitization Details").
+    pub sanitization: serde_json::Value,
+    /// For crypto-erase: recipients of the destroyed identity and the snapshots it alone could open.
+    pub crypto_erase: Option<serde_json::Value>,
+    /// Every item with its size, SHA-256 and outcome.
+    pub items: Vec<Item>,
+    /// The execution and its audit event.
+    pub execution: serde_json::Value,
+    /// Whether every item is erased (or recorded).
+    pub complete: bool,
+}
+
+fn event_ref(log: &AuditLog, action: &str, target: &str) -> Result<Option<EventRef>> {
+    Ok(log.find_last(action, target)?.map(|e| EventRef {
+        seq: e.seq,
+        hash: e.hash,
+        time: e.time,
+    }))
+}
+
+/// Builds the certificate of an executed (or partially executed) request.
+pub fn build(log: &AuditLog, policy: &Policy, id: &str) -> Result<Certificate> {
+    let req: Request = erasure::load(log, id)?;
+    if req.status != "executed" && req.status != "partial" {
+        return Err(Error::Refused(format!(
+            "request {id} is {}: a certificate is issued after execution",
+            req.status
+        )));
+    }
+    let method = Method::parse(&req.method).unwrap_or(Method::Overwrite);
+    let requested = event_ref(log, "erase.request", id)?;
+    let approved = event_ref(log, "erase.approve", id)?;
+    let executed = event_ref(log, "erase.execute", id)?;
+    let technique = match method {
+        Method::Overwrite => "single pass of zeros over every byte in place, fsync, read-back of every byte, unlink, directory fsync, absence confirmed",
+        Method::CryptoErase => "every listed copy of the age identity overwritten with zeros in place, fsync, read-back, unlink, absence confirmed; data encrypted only to it can no longer be decrypted",
+        Method::Destroy => "physical destruction of the medium, recorded on the operator's word in the presence of the witness",
+    };
+    let verification = match method {
+        Method::Destroy => "witnessed",
+        _ => "full: every overwritten byte read back as zero; absence of every file confirmed",
+    };
+    let complete = req.status == "executed";
+    Ok(Certificate {
+        format: FORMAT.to_string(),
+        id: req.id.clone(),
+        site: serde_json::json!({
+            "name": policy.site.name,
+            "system": policy.site.system,
+            "contract_code": policy.site.contract_code,
+        }),
+        performed_by: serde_json::json!({
+            "name": req.executed_by,
+            "organization": policy.site.contractor,
+            "location": policy.site.name,
+        }),
+        request: serde_json::json!({
+            "id": req.id,
+            "requested_by": req.requested_by,
+            "requested_at": req.created_at,
+            "reason": req.reason,
+            "planned": req.planned,
+            "method": req.method,
+            "quantity": { "items": req.items.len(), "bytes": req.bytes() },
+            "snapshots": req.snapshots(),
+            "audit": requested,
+        }),
+        approval: serde_json::json!({
+            "approved_by": req.approved_by,
+            "approved_at": req.approved_at,
+            "audit": approved,
+        }),
+        witness: req.witness.clone(),
+        media: req
+            .details
+            .get("media")
+            .cloned()
+            .unwrap_or(serde_json::json!([])),
+        sanitization: serde_json::json!({
+            "method_type": method.nist_type(),
+            "technique": technique,
+            "tool": { "name": crate::TOOL_NAME, "version": crate::TOOL_VERSION },
+            "verification": verification,
+            "standard": "NIST SP 800-88 Rev. 1 (Appendix G fields)",
+            "note": match method {
+                Method::Overwrite => "Clear on magnetic media (USB HDD). Overwriting in place does not reach remapped sectors, SSD spare areas or copy-on-write snapshots.",
+                Method::CryptoErase => "Valid only if every copy of the identity was listed in the request.",
+                Method::Destroy => "",
+            },
+        }),
+        crypto_erase: req.details.get("crypto_erase").cloned(),
+        items: req.items.clone(),
+        execution: serde_json::json!({
+            "executed_by": req.executed_by,
+            "executed_at": req.executed_at,
+            "status": req.status,
+            "audit": executed,
+        }),
+        complete,
+    })
+}
+
+fn text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "-".into(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A date-time as the forms print it: 和暦 and Gregorian (local date).
+fn when(rfc3339: &str, lang: Lang) -> String {
+    match DateTime::parse_from_rfc3339(rfc3339) {
+        Ok(t) => {
+            let local = t.with_timezone(&chrono::Local);
+            let date: NaiveDate = local.date_naive();
+            match lang {
+                Lang::Ja => format!("{} {}", wareki::format_both(date), local.format("%H:%M")),
+                Lang::En => format!("{} {}", wareki::format_en(date), local.format("%H:%M")),
+            }
+        }
+        Err(_) => rfc3339.to_string(),
+    }
+}
+
+/// The rows of the certificate as (label, value) pairs, in order.
+fn rows(c: &Certificate, lang: Lang) -> Vec<(&'static str, String)> {
+    let t = |ja: &'static str, en: &'static str| lang.pick(ja, en);
+    let audit = |v: &serde_json::Value| match (v.get("seq"), v.get("hash")) {
+        (Some(s), Some(h)) => format!("{}:{}", text(s), text(h)),
+        _ => "-".into(),
+    };
+    let when_of = |v: &serde_json::Value| v.as_str().map(|s| when(s, lang)).unwrap_or("-".into());
+    vec![
+        (
+            t("証明書番号 (依頼番号)", "Certificate (request) number"),
+            c.id.clone(),
+        ),
+        (t("履行場所", "Site"), text(&c.site["name"])),
+        (t("システム", "System"), text(&c.site["system"])),
+        (
+            t("消去依頼者", "Requested by"),
+            text(&c.request["requested_by"]),
+        ),
+        (
+            t("依頼日時", "Requested at"),
+            when_of(&c.request["requested_at"]),
+        ),
+        (t("消去理由", "Reason"), text(&c.request["reason"])),
+        (
+            t("消去予定日", "Planned date"),
+            c.request["planned"]
+                .as_str()
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                .map(|d| match lang {
+                    Lang::Ja => wareki::format_both(d),
+                    Lang::En => wareki::format_en(d),
+                })
+                .unwrap_or("-".into()),
+        ),
+        (
+            t("数量", "Quantity"),
+            format!(
+                "{} {} / {} bytes",
+                text(&c.request["quantity"]["items"]),
+                t("件", "items"),
+                text(&c.request["quantity"]["bytes"])
+            ),
+        ),
+        (t("承認者", "Approved by"), text(&c.approval["approved_by"])),
+        (
+            t("承認日時", "Approved at"),
+            when_of(&c.approval["approved_at"]),
+        ),
+        (
+            t("承認の監査記録", "Approval audit event"),
+            audit(&c.approval["audit"]),
+        ),
+        (
+            t("消去実施者", "Performed by"),
+            text(&c.performed_by["name"]),
+        ),
+        (
+            t("所属", "Organization"),
+            text(&c.performed_by["organization"]),
+        ),
+        (
+            t("立会者", "Witness"),
+            c.witness.clone().unwrap_or("-".into()),
+        ),
+        (
+            t(
+                "消去方法の種別 (NIST SP 800-88)",
+                "Method type (NIST SP 800-88)",
+            ),
+            text(&c.sanitization["method_type"]),
+        ),
+        (
+            t("消去方法", "Technique"),
+            text(&c.sanitization["technique"]),
+        ),
+        (
+            t("使用ツール", "Tool"),
+            format!(
+                "{} {}",
+                text(&c.sanitization["tool"]["name"]),
+                text(&c.sanitization["tool"]["version"])
+            ),
+        ),
+        (
+            t("検証方法", "Verification"),
+            text(&c.sanitization["verification"]),
+        ),
+        (t("備考", "Note"), text(&c.sanitization["note"])),
+        (
+            t("実施日時", "Executed at"),
+            when_of(&c.execution["executed_at"]),
+        ),
+        (
+            t("結果", "Result"),
+            if c.complete {
+                t("全件消去済", "all items erased").to_string()
+            } else {
+                t(
+                    "一部未完了 (再実行で再開できます)",
+                    "partial (run execute again to resume)",
+                )
+                .to_string()
+            },
+        ),
+        (
+            t(
+                "実施の監査記録 (SEQ:HASH)",
+                "Execution audit event (SEQ:HASH)",
+            ),
+            audit(&c.execution["audit"]),
+        ),
+    ]
+}
+
+fn media_lines(c: &Certificate) -> Vec<String> {
+    c.media
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|m| {
+                    format!(
+                        "{} ({}) volume {} {}",
+                        text(&m["label"]),
+                        text(&m["destination"]),
+                        text(&m["volume"]),
+                        text(&m["path"])
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn item_cells(i: &Item) -> [String; 6] {
+    [
+        i.n.to_string(),
+        match &i.destination {
+            Some(d) => format!("{} {} @ {d}", i.kind, i.target),
+            None => format!("{} {}", i.kind, i.target),
+        },
+        i.path.clone().unwrap_or("-".into()),
+        i.size.map(|s| s.to_string()).unwrap_or("-".into()),
+        i.sha256.clone().unwrap_or("-".into()),
+        match &i.detail {
+            Some(d) => format!("{} ({d})", i.status),
+            None => i.status.clone(),
+        },
+    ]
+}
+
+/// Markdown.
+pub fn render_markdown(c: &Certificate, lang: Lang) -> String {
+    let t = |ja: &'static str, en: &'static str| lang.pick(ja, en);
+    let mut out = format!(
+        "# {}\n\n",
+        t(
+            "消去証明書 (データ消去報告書)",
+            "Certificate of Sanitization (erasure report)"
+        )
+    );
+    out.push_str(&format!("| {} | |\n|---|---|\n", t("項目", "Field")));
+    for (k, v) in rows(c, lang) {
+        out.push_str(&format!("| {k} | {} |\n", v.replace('|', "\\|")));
+    }
+    out.push_str(&format!("\n## {}\n\n", t("記録媒体", "Media")));
+    for m in media_lines(c) {
+        out.push_str(&format!("- {m}\n"));
+    }
+    if let Some(ce) = &c.crypto_erase {
+        out.push_str(&format!(
+            "\n## {}\n\n```json\n{}\n```\n",
+            t("暗号消去", "Cryptographic erase"),
+            serde_json::to_string_pretty(ce).unwrap_or_default()
+        ));
+    }
+    out.push_str(&format!(
+        "\n## {}\n\n| # | {} | {} | {} | SHA-256 | {} |\n|---|---|---|---|---|---|\n",
+        t("消去対象", "Items"),
+        t("対象", "Item"),
+        t("ファイル", "File"),
+        t("サイズ", "Size"),
+        t("結果", "Result")
+    ));
+    for i in &c.items {
+        let cells = item_cells(i);
+        out.push_str(&format!(
+            "| {} |\n",
+            cells.map(|s| s.replace('|', "\\|")).join(" | ")
+        ));
+    }
+    out.push_str(&format!(
+        "\n{}\n\n| {} | {} | {} |\n|---|---|---|\n| | | |\n",
+        t(
+            "上記のとおり消去したことを証明します。",
+            "We certify that the items above were erased as described."
+        ),
+        t("消去実施者 署名", "Performed by (signature)"),
+        t("立会者 署名", "Witness (signature)"),
+        t("業務主任 確認", "Approver (signature)")
+    ));
+    out
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Printable A4 HTML.
+pub fn render_html(c: &Certificate, lang: Lang) -> String {
+    let t = |ja: &'static str, en: &'static str| lang.pick(ja, en);
+    let mut body = String::new();
+    body.push_str("<table class=\"fields\">\n");
+    for (k, v) in rows(c, lang) {
+        body.push_str(&format!(
+            "<tr><th>{}</th><td>{}</td></tr>\n",
+            esc(k),
+            esc(&v)
+        ));
+    }
+    body.push_str("</table>\n");
+    body.push_str(&format!("<h2>{}</h2>\n<ul>\n", t("記録媒体", "Media")));
+    for m in media_lines(c) {
+        body.push_str(&format!("<li>{}</li>\n", esc(&m)));
+    }
+    body.push_str("</ul>\n");
+    if let Some(ce) = &c.crypto_erase {
+        body.push_str(&format!(
+            "<h2>{}</h2>\n<pre>{}</pre>\n",
+            t("暗号消去", "Cryptographic erase"),
+            esc(&serde_json::to_string_pretty(ce).unwrap_or_default())
+        ));
+    }
+    body.push_str(&format!(
+        "<h2>{}</h2>\n<table class=\"items\"><thead><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th><th>SHA-256</th><th>{}</th></tr></thead><tbody>\n",
+        t("消去対象", "Items"),
+        t("対象", "Item"),
+        t("ファイル", "File"),
+        t("サイズ", "Size"),
+        t("結果", "Result")
+    ));
+    for i in &c.items {
+        body.push_str("<tr>");
+        for cell in item_cells(i) {
+            body.push_str(&format!("<td>{}</td>", esc(&cell)));
+        }
+        body.push_str("</tr>\n");
+    }
+    body.push_str("</tbody></table>\n");
+    body.push_str(&format!(
+        "<p class=\"certify\">{}</p>\n<table class=\"sign\"><tr><th>{}</th><th>{}</th><th>{}</th></tr><tr><td></td><td></td><td></td></tr></table>\n",
+        t("上記のとおり消去したことを証明します。", "We certify that the items above were erased as described."),
+        t("消去実施者 署名", "Performed by (signature)"),
+        t("立会者 署名", "Witness (signature)"),
+        t("業務主任 確認", "Approver (signature)")
+    ));
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<title>{title} {id}</title>
+<style>
+@page {{ size: A4; margin: 15mm; }}
+body {{ font-family: "Yu Gothic", "Meiryo", "Noto Sans CJK JP", "Noto Sans JP", sans-serif; font-size: 10pt; color: #000; }}
+h1 {{ font-size: 16pt; text-align: center; margin: 0 0 6mm; }}
+h2 {{ font-size: 11pt; margin: 5mm 0 2mm; }}
+table {{ border-collapse: collapse; width: 100%; }}
+th, td {{ border: 0.3mm solid #000; padding: 1.2mm 2mm; vertical-align: top; text-align: left; }}
+table.fields th {{ width: 32%; background: #eee; }}
+table.items {{ font-size: 7.5pt; table-layout: fixed; }}
+table.items td {{ word-break: break-all; }}
+table.items th:nth-child(1) {{ width: 6mm; }}
+table.items tr {{ page-break-inside: avoid; }}
+table.sign td {{ height: 18mm; }}
+p.certify {{ margin: 6mm 0 3mm; }}
+@media print {{ h2 {{ page-break-after: avoid; }} }}
+</style>
+</head>
+<body>
+<h1>{title}</h1>
+{body}</body>
+</html>
+"#,
+        lang = match lang {
+            Lang::Ja => "ja",
+            Lang::En => "en",
+        },
+        title = esc(t("消去証明書", "Certificate of Sanitization")),
+        id = esc(&c.id),
+    )
+}

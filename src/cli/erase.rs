@@ -1,0 +1,306 @@
+//! `kura erase request|approve|reject|execute|certificate|list`: the only way
+//! data leaves (第13条).
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use kura::audit::{AuditLog, Outcome};
+use kura::erasure::{self, ItemSpec, Method, NewRequest, Request};
+use kura::{certificate, keys, media, Error, ExitCode};
+
+use super::Ctx;
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Request an erasure (nothing is deleted until it is approved and executed)
+    Request {
+        /// A snapshot: every file of every copy on every destination (repeatable)
+        #[arg(long = "snapshot", value_name = "ID")]
+        snapshots: Vec<String>,
+        /// A file (repeatable)
+        #[arg(long = "file", value_name = "PATH")]
+        files: Vec<PathBuf>,
+        /// An identity file, for crypto-erase; list every copy (repeatable)
+        #[arg(long = "identity", value_name = "FILE")]
+        identities: Vec<PathBuf>,
+        /// A physical medium, described (maker, model, serial), for destroy (repeatable)
+        #[arg(long = "medium", value_name = "TEXT")]
+        media: Vec<String>,
+        /// overwrite, crypto-erase or destroy
+        #[arg(long, value_parser = ["overwrite", "crypto-erase", "destroy"])]
+        method: String,
+        /// Planned date (YYYY-MM-DD); execution is refused before it
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        planned: chrono::NaiveDate,
+        /// Why
+        #[arg(long)]
+        reason: String,
+    },
+    /// Record the written approval of a request
+    Approve {
+        /// The request id (ER-YYYY-NNNN)
+        request: String,
+        /// Who approved it (the city's 業務主任)
+        #[arg(long)]
+        approver: String,
+    },
+    /// Record the rejection of a request
+    Reject {
+        /// The request id
+        request: String,
+        /// Who rejected it
+        #[arg(long)]
+        approver: String,
+        /// Why
+        #[arg(long)]
+        reason: String,
+    },
+    /// Execute an approved request (resumes a partial one)
+    Execute {
+        /// The request id
+        request: String,
+        /// The witness present (required for destroy)
+        #[arg(long)]
+        witness: Option<String>,
+    },
+    /// Issue the certificate of erasure (消去証明書) of an executed request
+    Certificate {
+        /// The request id
+        request: String,
+        /// html, md or json
+        #[arg(long, default_value = "html", value_parser = ["html", "md", "json"])]
+        format: String,
+        /// Output file [default: certificates/<id>.<format> beside the audit database]
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// List erasure requests
+    List,
+}
+
+pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
+    let policy = ctx.load_policy()?;
+    match command {
+        Command::Request {
+            snapshots,
+            files,
+            identities,
+            media,
+            method,
+            planned,
+            reason,
+        } => {
+            let mut items: Vec<ItemSpec> = snapshots.into_iter().map(ItemSpec::Snapshot).collect();
+            items.extend(files.into_iter().map(ItemSpec::File));
+            items.extend(identities.into_iter().map(ItemSpec::Identity));
+            items.extend(media.into_iter().map(ItemSpec::Medium));
+            let new = NewRequest {
+                items,
+                method: Method::parse(&method).unwrap_or(Method::Overwrite),
+                planned,
+                reason,
+            };
+            let req = ctx.audited_as(
+                &policy,
+                "erase.request",
+                "new",
+                |s| {
+                    erasure::request(&s.log, &policy, &ctx.clock, &s.operator, &new, &|p| {
+                        ctx.passphrase(p)
+                    })
+                },
+                describe,
+            )?;
+            print_request(ctx, &req);
+            Ok(ExitCode::Ok)
+        }
+        Command::Approve { request, approver } => {
+            let req = ctx.audited(
+                &policy,
+                "erase.approve",
+                &request,
+                |s| erasure::approve(&s.log, &policy, &ctx.clock, &request, &approver),
+                |r| {
+                    (
+                        Outcome::Ok,
+                        serde_json::json!({ "approved_by": r.approved_by }),
+                    )
+                },
+            )?;
+            print_request(ctx, &req);
+            Ok(ExitCode::Ok)
+        }
+        Command::Reject {
+            request,
+            approver,
+            reason,
+        } => {
+            let req = ctx.audited(
+                &policy,
+                "erase.reject",
+                &request,
+                |s| erasure::reject(&s.log, &ctx.clock, &request, &approver, &reason),
+                |r| {
+                    (
+                        Outcome::Ok,
+                        serde_json::json!({ "rejected_by": r.approved_by, "reason": r.note }),
+                    )
+                },
+            )?;
+            print_request(ctx, &req);
+            Ok(ExitCode::Ok)
+        }
+        Command::Execute { request, witness } => {
+            let req = ctx.audited(
+                &policy,
+                "erase.execute",
+                &request,
+                |s| {
+                    erasure::execute(
+                        &s.log,
+                        &ctx.clock,
+                        &request,
+                        &s.operator,
+                        witness.as_deref(),
+                    )
+                },
+                |r| {
+                    let (_, _, details) = describe(r);
+                    let outcome = if r.status == "executed" {
+                        Outcome::Ok
+                    } else {
+                        Outcome::Failed
+                    };
+                    (outcome, details)
+                },
+            )?;
+            print_request(ctx, &req);
+            if req.status == "executed" {
+                Ok(ExitCode::Ok)
+            } else {
+                ctx.conclude(Some(Error::Integrity {
+                    path: policy.audit_database.clone(),
+                    detail: format!(
+                        "request {} is partial: {} item(s) not erased; see `kura erase list` and run execute again",
+                        req.id,
+                        req.items.iter().filter(|i| i.status == "failed").count()
+                    ),
+                }))
+            }
+        }
+        Command::Certificate {
+            request,
+            format,
+            out,
+        } => {
+            let log = AuditLog::open_existing(&policy.audit_database, ctx.clock)?;
+            let cert = certificate::build(&log, &policy, &request)?;
+            let text = match format.as_str() {
+                "json" => serde_json::to_string_pretty(&cert).unwrap_or_default() + "\n",
+                "md" => certificate::render_markdown(&cert, ctx.lang),
+                _ => certificate::render_html(&cert, ctx.lang),
+            };
+            let path = out.unwrap_or_else(|| {
+                kura::audit::checkpoint_dir(&policy.audit_database)
+                    .with_file_name("certificates")
+                    .join(format!("{request}.{format}"))
+            });
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| Error::io(kura::error::Action::Create, dir, e))?;
+            }
+            media::write_atomically(&path, text.as_bytes())?;
+            let signature = match &policy.signing {
+                Some(s) => {
+                    let key = keys::load_signing_key(&s.secret_key, &s.public_key)?;
+                    let sig = kura::audit::signature_path(&path);
+                    key.sign_file(&path, &sig, &format!("kura-erasure-certificate {request}"))?;
+                    Some(sig)
+                }
+                None => None,
+            };
+            if ctx.json {
+                ctx.print_json(&serde_json::json!({
+                    "id": request, "file": path, "signature": signature, "complete": cert.complete,
+                }));
+            } else {
+                println!("{}", path.display());
+            }
+            Ok(ExitCode::Ok)
+        }
+        Command::List => {
+            let log = AuditLog::open_existing(&policy.audit_database, ctx.clock)?;
+            let all = erasure::list(&log)?;
+            if ctx.json {
+                ctx.print_json(&serde_json::json!({ "requests": all }));
+            } else if all.is_empty() {
+                println!("{}", ctx.t("消去依頼はありません", "no erasure requests"));
+            } else {
+                for r in &all {
+                    println!(
+                        "{}  {:<9} {:<12} {} {}  {} {}  {}",
+                        r.id,
+                        r.status,
+                        r.method,
+                        r.items.len(),
+                        ctx.t("件", "items"),
+                        ctx.t("予定", "planned"),
+                        r.planned,
+                        r.reason
+                    );
+                }
+            }
+            Ok(ExitCode::Ok)
+        }
+    }
+}
+
+/// The audit record of a request: ids, counts and hashes.
+pub fn describe(r: &Request) -> (Outcome, Option<String>, serde_json::Value) {
+    let items: Vec<_> = r
+        .items
+        .iter()
+        .map(|i| {
+            serde_json::json!({
+                "n": i.n, "kind": i.kind, "target": i.target, "destination": i.destination,
+                "size": i.size, "sha256": i.sha256, "status": i.status,
+            })
+        })
+        .collect();
+    (
+        Outcome::Ok,
+        Some(r.id.clone()),
+        serde_json::json!({
+            "request": r.id, "status": r.status, "method": r.method, "planned": r.planned,
+            "items": items, "bytes": r.bytes(),
+        }),
+    )
+}
+
+fn print_request(ctx: &Ctx, r: &Request) {
+    if ctx.json {
+        ctx.print_json(&serde_json::json!({ "id": r.id, "request": r }));
+        return;
+    }
+    println!(
+        "{} {}  {}: {}  {}: {}  {}: {}",
+        ctx.t("消去依頼", "erasure request"),
+        r.id,
+        ctx.t("状態", "status"),
+        r.status,
+        ctx.t("方法", "method"),
+        r.method,
+        ctx.t("予定日", "planned"),
+        r.planned
+    );
+    for i in &r.items {
+        println!(
+            "  {:>3} {:<8} {:<10} {}  {}",
+            i.n,
+            i.kind,
+            i.status,
+            i.path.as_deref().unwrap_or(&i.target),
+            i.detail.as_deref().unwrap_or("")
+        );
+    }
+}
