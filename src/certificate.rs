@@ -246,10 +246,7 @@ fn rows(c: &Certificate, lang: Lang) -> Vec<(&'static str, String)> {
             ),
             text(&c.sanitization["method_type"]),
         ),
-        (
-            t("消去方法", "Technique"),
-            text(&c.sanitization["technique"]),
-        ),
+        (t("消去方法", "Technique"), localized(c, lang, "technique")),
         (
             t("使用ツール", "Tool"),
             format!(
@@ -260,9 +257,9 @@ fn rows(c: &Certificate, lang: Lang) -> Vec<(&'static str, String)> {
         ),
         (
             t("検証方法", "Verification"),
-            text(&c.sanitization["verification"]),
+            localized(c, lang, "verification"),
         ),
-        (t("備考", "Note"), text(&c.sanitization["note"])),
+        (t("備考", "Note"), localized(c, lang, "note")),
         (
             t("実施日時", "Executed at"),
             when_of(&c.execution["executed_at"]),
@@ -287,6 +284,24 @@ fn rows(c: &Certificate, lang: Lang) -> Vec<(&'static str, String)> {
             audit(&c.execution["audit"]),
         ),
     ]
+}
+
+/// The Japanese wording of the sanitization texts (the JSON keeps English).
+fn localized(c: &Certificate, lang: Lang, key: &str) -> String {
+    if lang == Lang::En {
+        return text(&c.sanitization[key]);
+    }
+    let method = c.request["method"].as_str().unwrap_or("");
+    match (method, key) {
+        ("overwrite", "technique") => "対象の全バイトをその場でゼロで1回上書きし、ディスクへ確定 (fsync)、全バイトを読み戻して確認、削除、ディレクトリを確定、不存在を確認".into(),
+        ("crypto-erase", "technique") => "列挙した秘密鍵 (age identity) の全複製をゼロで上書き・読み戻し確認・削除し、不存在を確認。この鍵のみで暗号化されたデータは復号不能".into(),
+        ("destroy", "technique") => "記録媒体の物理的破壊 (立会者の面前で実施し、実施者の申告により記録)".into(),
+        ("destroy", "verification") => "立会者による確認".into(),
+        (_, "verification") => "全件: 上書きした全バイトがゼロであることを読み戻して確認し、全ファイルの不存在を確認".into(),
+        ("overwrite", "note") => "磁気媒体 (USB外付けHDD) に対する Clear。代替処理されたセクタ、SSDの予備領域、コピーオンライト領域には及ばない。".into(),
+        ("crypto-erase", "note") => "鍵の全複製が依頼に列挙されている場合に限り有効。".into(),
+        _ => text(&c.sanitization[key]),
+    }
 }
 
 fn media_lines(c: &Certificate) -> Vec<String> {

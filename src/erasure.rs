@@ -263,7 +263,7 @@ pub fn request(
 
     let mut items = Vec::new();
     let mut details = serde_json::Map::new();
-    let mut media_list = Vec::new();
+    let mut media_list: Vec<serde_json::Value> = Vec::new();
     let push = |items: &mut Vec<Item>,
                 kind: &str,
                 target: String,
@@ -301,12 +301,19 @@ pub fn request(
                     }
                     found = true;
                     let volume = media::read_marker(&dest.path).ok().flatten();
-                    media_list.push(serde_json::json!({
+                    if media_list
+                        .iter()
+                        .any(|m| m["destination"] == dest.name.as_str())
+                    {
+                        // listed once per destination
+                    } else {
+                        media_list.push(serde_json::json!({
                         "destination": dest.name, "label": dest.label,
                         "volume": volume.as_ref().map(|m| m.id.clone()),
                         "volume_label": volume.map(|m| m.label),
                         "path": dest.path,
-                    }));
+                        }));
+                    }
                     let mut files: Vec<PathBuf> = fs::read_dir(&dir)
                         .map_err(|e| Error::io(crate::error::Action::List, &dir, e))?
                         .flatten()
