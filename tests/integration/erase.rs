@@ -12,8 +12,20 @@ const APPROVER: &str = "札幌 花子";
 /// Monthly snapshots from November 2023 to April 2024 (six), keep_monthly = 3.
 fn site_with_six_months() -> (Site, Vec<String>) {
     let site = Site::new();
-    let policy =
-        site.policy_text(&[&site.volume]) + "\n[retention]\nkeep_monthly = 3\nkeep_yearly = 0\n";
+    // Two disks: every erasure must reach every copy.
+    fs::create_dir_all(site.root.join("usb2")).unwrap();
+    let second = kura::media::register(
+        &site.root.join("usb2/kura"),
+        "HDD2",
+        OPERATOR,
+        chrono::Utc::now(),
+    )
+    .unwrap()
+    .id;
+    let policy = site.policy_text(&[&site.volume]).replace(
+        "[encryption]",
+        &format!("[[destinations]]\nname = \"hdd2\"\npath = \"usb2/kura\"\nvolumes = [\"{second}\"]\n\n[encryption]"),
+    ) + "\n[retention]\nkeep_monthly = 3\nkeep_yearly = 0\n";
     site.write_policy(&policy);
     let mut ids = Vec::new();
     for (y, m) in [
@@ -131,9 +143,16 @@ fn the_whole_workflow_erases_only_after_approval_and_keeps_what_retention_keeps(
         .assert()
         .success();
 
-    let mut left = Site::snapshot_entries(&site.dest());
-    left.sort();
-    assert_eq!(left, ids[3..].to_vec(), "only the kept snapshots remain");
+    for dest in [site.dest(), site.root.join("usb2/kura")] {
+        let mut left = Site::snapshot_entries(&dest);
+        left.sort();
+        assert_eq!(
+            left,
+            ids[3..].to_vec(),
+            "only the kept snapshots remain on {}",
+            dest.display()
+        );
+    }
     site.kura().args(["verify", "all"]).assert().success();
 
     let zeros = fs::read(&witness_link).unwrap();
