@@ -8,6 +8,14 @@ use kura::{Error, ExitCode};
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  kura backup --operator \"山田 太郎\"              every destination
+  kura backup --operator scheduled-task --quiet    the scheduled job
+  kura backup --dest hdd1 --operator \"山田 太郎\"   one destination only
+
+Writes one snapshot (one archive per source, SHA256SUMS, signature) to each
+registered destination; an unregistered disk refuses the whole run (exit 4).")]
 pub struct Args {
     /// Only these destinations (repeatable) [default: all]
     #[arg(long = "dest", value_name = "NAME")]

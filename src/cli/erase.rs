@@ -13,6 +13,14 @@ use super::Ctx;
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Request an erasure (nothing is deleted until it is approved and executed)
+    #[command(after_help = "\
+Examples:
+  kura erase request --snapshot 20240101T010000Z --method overwrite --planned 2024-07-01 \\
+       --reason \"保存期間満了\" --operator \"山田 太郎\"
+  kura erase request --identity E:\\keys\\kura-identity.age --identity F:\\safe\\kura-identity.age \\
+       --method crypto-erase --planned 2024-10-01 --reason \"契約満了\" --operator \"山田 太郎\"
+  kura erase request --medium \"USB HDD BUFFALO HD-PCG1.0U3 S/N 12345\" --method destroy \\
+       --planned 2024-10-01 --reason \"故障\" --operator \"山田 太郎\"")]
     Request {
         /// A snapshot: every file of every copy on every destination (repeatable)
         #[arg(long = "snapshot", value_name = "ID")]

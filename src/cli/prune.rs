@@ -6,6 +6,12 @@ use kura::{retention, Error, ExitCode};
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  kura prune --dry-run                             what retention would erase, and why
+  kura prune --operator \"山田 太郎\"                one erasure request (deletes nothing)
+
+Then: kura erase approve ID --approver NAME, kura erase execute ID --witness NAME.")]
 pub struct Args {
     /// Only show what would be requested, and why
     #[arg(long)]

@@ -11,6 +11,13 @@ use kura::{keys, snapshot, Error, ExitCode};
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  kura restore latest --to D:\\restore\\2024-06 -i kura-identity.age --operator \"山田 太郎\"
+  kura restore 20240601T010000Z --archive master --to restored -i KEY --operator \"山田 太郎\"
+
+Each archive lands in <to>/<archive>/ with its MANIFEST.sha256. The target must be
+empty or absent; on any problem everything written is removed (exit 1).")]
 pub struct Args {
     /// A snapshot id or `latest`
     snapshot: String,

@@ -9,6 +9,14 @@ use kura::{keys, Error, ExitCode};
 use super::Ctx;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  kura verify                                      latest snapshot, no key: sums, metadata, signature
+  kura verify all                                  every snapshot on every destination
+  kura verify -i kura-identity.age --operator \"山田 太郎\"     decrypt and check every file
+  kura verify -i kura-identity.age --against-source --operator \"山田 太郎\"
+
+Exit 0 intact, 1 a finding, 3 a disk missing or a wrong key.")]
 pub struct Args {
     /// A snapshot id, `latest` or `all`
     #[arg(default_value = "latest")]
