@@ -111,19 +111,74 @@ pub fn write_archive<W: Write + Send>(
     out: W,
     progress: &dyn Progress,
 ) -> Result<(ArchiveStats, W), WriteError> {
+    let (mut stats, tar_bytes, out) = write_encrypted_tar(
+        recipients,
+        settings.level,
+        settings.threads,
+        out,
+        |builder| {
+            let spool = tempfile::tempfile()
+                .map_err(|e| Error::io(Action::Create, "temporary manifest", e))?;
+            let mut manifest = BufWriter::new(spool);
+            let mut stats = ArchiveStats::default();
+            for root in paths {
+                add_root(
+                    builder,
+                    root,
+                    b"",
+                    &mut |name, digest, _| {
+                        manifest
+                            .write_all(&sums::format_line(digest, name))
+                            .map_err(|e| Error::io(Action::Write, "temporary manifest", e))
+                    },
+                    &mut stats,
+                    progress,
+                )?;
+            }
+            let mut spool = manifest
+                .into_inner()
+                .map_err(|e| Error::io(Action::Write, "temporary manifest", e.into_error()))?;
+            let len = spool
+                .seek(SeekFrom::End(0))
+                .and_then(|len| spool.seek(SeekFrom::Start(0)).map(|_| len))
+                .map_err(|e| Error::io(Action::Read, "temporary manifest", e))?;
+            let mut header = file_header(len, 0o644, settings.manifest_mtime);
+            builder
+                .append_data(&mut header, MANIFEST_NAME, BufReader::new(spool))
+                .map_err(output_failed)?;
+            Ok(stats)
+        },
+    )?;
+    stats.tar_bytes = tar_bytes;
+    Ok((stats, out))
+}
+
+/// Writes one tar stream, compressed with zstd (one frame, content checksum
+/// on) and encrypted with age to `recipients`, into `out`. `body` appends the
+/// entries on the calling thread; compression runs in zstd's workers and
+/// encryption in a thread of its own. Returns what `body` returned, the size
+/// of the tar stream, and `out`. Both `kura backup` and `kura handover` write
+/// through here, so their outer layers are the same.
+pub fn write_encrypted_tar<W: Write + Send, T>(
+    recipients: &[age::x25519::Recipient],
+    level: i32,
+    threads: u32,
+    out: W,
+    body: impl FnOnce(&mut tar::Builder<TarStream>) -> Result<T, WriteError>,
+) -> Result<(T, u64, W), WriteError> {
     let encryptor =
         age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
-            .map_err(|e| Error::Usage(format!("cannot encrypt to the policy's recipients: {e}")))?;
+            .map_err(|e| Error::Usage(format!("cannot encrypt to the recipients: {e}")))?;
     let (tx, rx) = sync_channel::<Message>(CHANNEL_DEPTH);
 
     std::thread::scope(|scope| {
         let encrypting = scope.spawn(move || encrypt_chunks(encryptor, rx, out));
-        let framed = frame_and_compress(paths, settings, ChunkSender::new(tx), progress);
+        let framed = frame_and_compress(level, threads, ChunkSender::new(tx), body);
         let written = encrypting
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("the encrypting thread panicked")));
         match (framed, written) {
-            (Ok(stats), Ok(out)) => Ok((stats, out)),
+            (Ok((value, tar_bytes)), Ok(out)) => Ok((value, tar_bytes, out)),
             // The output's own error is the cause when the framing side only
             // saw the channel close.
             (Err(WriteError::Failed(Error::Io { source, .. })), Err(out_err))
@@ -135,6 +190,10 @@ pub fn write_archive<W: Write + Send>(
             (Ok(_), Err(out_err)) => Err(WriteError::Failed(output_error(out_err))),
         }
     })
+}
+
+fn output_failed(e: io::Error) -> WriteError {
+    WriteError::Failed(Error::io(Action::Write, "archive output", e))
 }
 
 fn output_error(e: io::Error) -> Error {
@@ -196,8 +255,8 @@ fn encrypt_chunks<W: Write>(
     }
 }
 
-/// Hands 1 MiB chunks to the encrypting thread.
-struct ChunkSender {
+/// Hands 1 MiB chunks of compressed data to the encrypting thread.
+pub struct ChunkSender {
     tx: SyncSender<Message>,
     buf: Vec<u8>,
 }
@@ -244,7 +303,7 @@ impl Write for ChunkSender {
 }
 
 /// Counts bytes written.
-struct Counting<W> {
+pub struct Counting<W> {
     inner: W,
     bytes: u64,
 }
@@ -261,18 +320,19 @@ impl<W: Write> Write for Counting<W> {
     }
 }
 
-type Stream = Counting<BufWriter<zstd::stream::write::Encoder<'static, ChunkSender>>>;
+/// The uncompressed tar stream an archive's entries are appended to.
+pub type TarStream = Counting<BufWriter<zstd::stream::write::Encoder<'static, ChunkSender>>>;
 
-fn frame_and_compress(
-    paths: &[PathBuf],
-    settings: ArchiveSettings,
+fn frame_and_compress<T>(
+    level: i32,
+    threads: u32,
     sender: ChunkSender,
-    progress: &dyn Progress,
-) -> Result<ArchiveStats, WriteError> {
-    let zio = |e: io::Error| WriteError::Failed(Error::io(Action::Write, "archive output", e));
-    let mut encoder = zstd::stream::write::Encoder::new(sender, settings.level).map_err(zio)?;
+    body: impl FnOnce(&mut tar::Builder<TarStream>) -> Result<T, WriteError>,
+) -> Result<(T, u64), WriteError> {
+    let zio = output_failed;
+    let mut encoder = zstd::stream::write::Encoder::new(sender, level).map_err(zio)?;
     encoder.include_checksum(true).map_err(zio)?;
-    let workers = worker_threads(settings.threads);
+    let workers = worker_threads(threads);
     if workers > 1 {
         encoder.multithread(workers).map_err(zio)?;
         // Smaller jobs than zstd's default (4 windows) keep the workers'
@@ -288,33 +348,36 @@ fn frame_and_compress(
     let mut builder = tar::Builder::new(stream);
     builder.mode(tar::HeaderMode::Complete);
 
-    let spool =
-        tempfile::tempfile().map_err(|e| Error::io(Action::Create, "temporary manifest", e))?;
-    let mut manifest = BufWriter::new(spool);
-    let mut stats = ArchiveStats::default();
-
-    for root in paths {
-        add_root(&mut builder, root, &mut manifest, &mut stats, progress)?;
-    }
-
-    let mut spool = manifest
-        .into_inner()
-        .map_err(|e| Error::io(Action::Write, "temporary manifest", e.into_error()))?;
-    let len = spool
-        .seek(SeekFrom::End(0))
-        .and_then(|len| spool.seek(SeekFrom::Start(0)).map(|_| len))
-        .map_err(|e| Error::io(Action::Read, "temporary manifest", e))?;
-    let mut header = file_header(len, 0o644, settings.manifest_mtime);
-    builder
-        .append_data(&mut header, MANIFEST_NAME, BufReader::new(spool))
-        .map_err(zio)?;
+    let value = body(&mut builder)?;
 
     let stream = builder.into_inner().map_err(zio)?;
-    stats.tar_bytes = stream.bytes;
+    let tar_bytes = stream.bytes;
     let encoder = stream.inner.into_inner().map_err(|e| zio(e.into_error()))?;
     let sender = encoder.finish().map_err(zio)?;
     sender.close().map_err(zio)?;
-    Ok(stats)
+    Ok((value, tar_bytes))
+}
+
+/// Appends a directory entry named `name` (a safe relative path, UTF-8).
+pub fn append_directory<W: Write>(
+    builder: &mut tar::Builder<W>,
+    name: &[u8],
+    mtime: Mtime,
+) -> io::Result<()> {
+    let mut h = dir_header(0o755, mtime.secs);
+    append_entry(builder, &mut h, name, mtime, io::empty())
+}
+
+/// Appends a regular file named `name` holding `data` (for small generated
+/// files such as manifests).
+pub fn append_bytes<W: Write>(
+    builder: &mut tar::Builder<W>,
+    name: &[u8],
+    data: &[u8],
+    mtime: Mtime,
+) -> io::Result<()> {
+    let mut h = file_header(data.len() as u64, 0o644, mtime.secs);
+    append_entry(builder, &mut h, name, mtime, data)
 }
 
 fn file_header(size: u64, mode: u32, mtime: u64) -> tar::Header {
@@ -455,10 +518,21 @@ pub fn archive_name(path: &Path) -> io::Result<Vec<u8>> {
     Ok(out)
 }
 
-fn add_root(
-    builder: &mut tar::Builder<Stream>,
+/// Called for every regular file stored: its name in the archive, its
+/// SHA-256 and its size.
+pub type OnFile<'a> = &'a mut dyn FnMut(&[u8], &Sha256Digest, u64) -> Result<(), Error>;
+
+/// Appends a file or directory tree read from disk under `prefix` followed by
+/// its base name (`prefix` is empty or a safe relative path ending in `/`):
+/// directories first, children sorted by name, links followed, special files
+/// skipped into `stats.skipped`. Each file is hashed as it is read and given
+/// to `on_file`; a file that changes while it is read gives
+/// [`WriteError::SourceChanged`].
+pub fn add_root(
+    builder: &mut tar::Builder<TarStream>,
     root: &Path,
-    manifest: &mut BufWriter<File>,
+    prefix: &[u8],
+    on_file: OnFile,
     stats: &mut ArchiveStats,
     progress: &dyn Progress,
 ) -> Result<(), WriteError> {
@@ -494,12 +568,20 @@ fn add_root(
             let mtime = mtime_of(&meta);
             let mut h = dir_header(mode_of(&meta, 0o755), mtime.secs);
             let stored =
-                archive_name(&name).map_err(|e| Error::io(Action::Read, entry.path(), e))?;
+                prefixed(prefix, &name).map_err(|e| Error::io(Action::Read, entry.path(), e))?;
             append_entry(builder, &mut h, &stored, mtime, io::empty())
                 .map_err(|e| Error::io(Action::Write, "archive output", e))?;
             stats.dirs += 1;
         } else if file_type.is_file() {
-            add_file(builder, entry.path(), &name, manifest, stats, progress)?;
+            add_file(
+                builder,
+                entry.path(),
+                prefix,
+                &name,
+                on_file,
+                stats,
+                progress,
+            )?;
         } else {
             stats.skipped.push(entry.path().to_path_buf());
         }
@@ -507,11 +589,18 @@ fn add_root(
     Ok(())
 }
 
+fn prefixed(prefix: &[u8], name: &Path) -> io::Result<Vec<u8>> {
+    let mut stored = prefix.to_vec();
+    stored.extend_from_slice(&archive_name(name)?);
+    Ok(stored)
+}
+
 fn add_file(
-    builder: &mut tar::Builder<Stream>,
+    builder: &mut tar::Builder<TarStream>,
     path: &Path,
+    prefix: &[u8],
     name: &Path,
-    manifest: &mut BufWriter<File>,
+    on_file: OnFile,
     stats: &mut ArchiveStats,
     progress: &dyn Progress,
 ) -> Result<(), WriteError> {
@@ -533,7 +622,7 @@ fn add_file(
         short: false,
         progress,
     };
-    let stored = archive_name(name).map_err(|e| Error::io(Action::Read, path, e))?;
+    let stored = prefixed(prefix, name).map_err(|e| Error::io(Action::Read, path, e))?;
     let mtime = mtime_of(&before);
     let mut header = file_header(size, mode_of(&before, 0o644), mtime.secs);
     let appended = append_entry(builder, &mut header, &stored, mtime, &mut reader);
@@ -554,9 +643,7 @@ fn add_file(
         return Err(WriteError::SourceChanged(path.to_path_buf()));
     }
     let (digest, _) = reader.inner.finish();
-    manifest
-        .write_all(&sums::format_line(&digest, &stored))
-        .map_err(|e| Error::io(Action::Write, "temporary manifest", e))?;
+    on_file(&stored, &digest, size)?;
     stats.files += 1;
     stats.plaintext_bytes += size;
     Ok(())
@@ -713,6 +800,93 @@ pub fn read_archive(
 ) -> io::Result<ArchiveReport> {
     let mut report = ArchiveReport::default();
     let mut manifest: Option<Vec<sums::SumEntry>> = None;
+    let mut findings = Vec::new();
+    let rest = read_entries(
+        plain,
+        progress,
+        sink,
+        stop_at_unsafe,
+        &|name| (name == MANIFEST_NAME.as_bytes()).then_some(usize::MAX),
+        &mut findings,
+        &mut |entry, findings| {
+            let ReadEntry::File {
+                name,
+                digest,
+                bytes,
+                captured,
+            } = entry
+            else {
+                return;
+            };
+            let shown = String::from_utf8_lossy(&name).into_owned();
+            let finding = |detail: &str| Finding {
+                entry: Some(shown.clone()),
+                detail: detail.to_string(),
+            };
+            if let Some(captured) = captured {
+                if manifest.is_some() {
+                    findings.push(finding("second manifest"));
+                } else {
+                    match sums::parse(&captured[..]) {
+                        Ok(m) => manifest = Some(m),
+                        Err(e) => findings.push(finding(&format!("bad manifest: {e}"))),
+                    }
+                }
+                return;
+            }
+            report.files += 1;
+            report.bytes += bytes;
+            if report.digests.insert(name, digest).is_some() {
+                findings.push(finding("file stored twice"));
+            }
+        },
+    )?;
+    report.findings = findings;
+    match rest {
+        None => Ok(report),
+        Some(rest) => finish_report(rest, report, manifest),
+    }
+}
+
+/// A safe entry as [`read_entries`] saw it, after the sink had it.
+#[derive(Debug)]
+pub enum ReadEntry {
+    /// A directory.
+    Directory {
+        /// Its name in the archive.
+        name: Vec<u8>,
+    },
+    /// A regular file, read to its end.
+    File {
+        /// Its name in the archive.
+        name: Vec<u8>,
+        /// SHA-256 of its contents.
+        digest: Sha256Digest,
+        /// Its size.
+        bytes: u64,
+        /// Its contents, when `capture` asked for them; `Some(empty)` with a
+        /// finding when it was larger than the limit.
+        captured: Option<Vec<u8>>,
+    },
+}
+
+/// The generic reading pass under every archive reader: walks the tar stream,
+/// turns away unsafe entries (anything but regular files and directories, or a
+/// name that is absolute, has `..`, an empty part or NUL) with a finding,
+/// hands safe ones to `sink`, hashes every file while the sink reads it, and
+/// reports each entry to `on_entry`. `capture(name)` gives the most bytes of a
+/// file to keep in memory (for manifests), or `None`. Returns the rest of the
+/// stream after the end-of-archive marker, or `None` if reading stopped at an
+/// unsafe entry (`stop_at_unsafe`).
+pub fn read_entries<R: Read>(
+    plain: R,
+    progress: &dyn Progress,
+    sink: &mut dyn EntrySink,
+    stop_at_unsafe: bool,
+    capture: &dyn Fn(&[u8]) -> Option<usize>,
+    findings: &mut Vec<Finding>,
+    on_entry: &mut dyn FnMut(ReadEntry, &mut Vec<Finding>),
+) -> io::Result<Option<R>> {
     let mut archive = tar::Archive::new(plain);
     for entry in archive.entries()? {
         let mut entry = entry?;
@@ -736,9 +910,9 @@ pub fn read_archive(
             None
         };
         if let Some(f) = unsafe_entry {
-            report.findings.push(f);
+            findings.push(f);
             if stop_at_unsafe {
-                return Ok(report);
+                return Ok(None);
             }
             continue;
         }
@@ -758,41 +932,43 @@ pub fn read_archive(
         }
         if kind == tar::EntryType::Directory {
             sink.directory(&name, mode, mtime)?;
+            on_entry(ReadEntry::Directory { name }, findings);
             continue;
         }
-        let is_manifest = name == MANIFEST_NAME.as_bytes();
+        let limit = capture(&name);
         let mut reader = CaptureReader {
             inner: HashingReader::new(ProgressReader {
                 inner: &mut entry,
                 progress,
             }),
             captured: Vec::new(),
-            capture: is_manifest,
+            capture: limit.is_some(),
+            limit: limit.unwrap_or(0),
+            overflow: false,
         };
         sink.file(&name, mode, mtime, &mut reader)?;
         io::copy(&mut reader, &mut io::sink())?;
         let CaptureReader {
-            inner, captured, ..
+            inner,
+            captured,
+            overflow,
+            ..
         } = reader;
-        let (digest, n) = inner.finish();
-        if is_manifest {
-            if manifest.is_some() {
-                report.findings.push(finding("second manifest"));
-            } else {
-                match sums::parse(&captured[..]) {
-                    Ok(m) => manifest = Some(m),
-                    Err(e) => report.findings.push(finding(&format!("bad manifest: {e}"))),
-                }
-            }
-            continue;
+        let (digest, bytes) = inner.finish();
+        if overflow {
+            findings.push(finding("too large for a manifest or tag file"));
         }
-        report.files += 1;
-        report.bytes += n;
-        if report.digests.insert(name, digest).is_some() {
-            report.findings.push(finding("file stored twice"));
-        }
+        on_entry(
+            ReadEntry::File {
+                name,
+                digest,
+                bytes,
+                captured: limit.map(|_| captured),
+            },
+            findings,
+        );
     }
-    finish_report(archive.into_inner(), report, manifest)
+    Ok(Some(archive.into_inner()))
 }
 
 /// Passes reads through, keeping a copy when asked (for the manifest, which
@@ -801,13 +977,21 @@ struct CaptureReader<R> {
     inner: R,
     captured: Vec<u8>,
     capture: bool,
+    limit: usize,
+    overflow: bool,
 }
 
 impl<R: Read> Read for CaptureReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        if self.capture {
-            self.captured.extend_from_slice(&buf[..n]);
+        if self.capture && !self.overflow {
+            if self.captured.len().saturating_add(n) > self.limit {
+                // Never hold an oversized "manifest" in memory.
+                self.overflow = true;
+                self.captured = Vec::new();
+            } else {
+                self.captured.extend_from_slice(&buf[..n]);
+            }
         }
         Ok(n)
     }
@@ -816,25 +1000,11 @@ impl<R: Read> Read for CaptureReader<R> {
 /// Reads the streams to their end (so the zstd frame checksum and age's last
 /// tag are checked) and compares what was read with the manifest.
 fn finish_report(
-    mut rest: impl Read,
+    rest: impl Read,
     mut report: ArchiveReport,
     manifest: Option<Vec<sums::SumEntry>>,
 ) -> io::Result<ArchiveReport> {
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = rest.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        if buf[..n].iter().any(|b| *b != 0) {
-            report.findings.push(Finding {
-                entry: None,
-                detail: "data after the end of the tar archive".into(),
-            });
-            io::copy(&mut rest, &mut io::sink())?;
-            break;
-        }
-    }
+    drain_after_end(rest, &mut report.findings)?;
     match manifest {
         None => report.findings.push(Finding {
             entry: None,
@@ -869,6 +1039,27 @@ fn finish_report(
         }
     }
     Ok(report)
+}
+
+/// Reads what follows the end-of-archive marker to the very end, so the zstd
+/// frame checksum and age's last tag are checked; anything but zero padding
+/// there is a finding.
+pub fn drain_after_end(mut rest: impl Read, findings: &mut Vec<Finding>) -> io::Result<()> {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = rest.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        if buf[..n].iter().any(|b| *b != 0) {
+            findings.push(Finding {
+                entry: None,
+                detail: "data after the end of the tar archive".into(),
+            });
+            io::copy(&mut rest, &mut io::sink())?;
+            return Ok(());
+        }
+    }
 }
 
 struct ProgressReader<'a, R> {

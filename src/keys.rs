@@ -338,7 +338,24 @@ pub fn load_public_key(path: &Path) -> Result<minisign::PublicKey> {
         .map_err(|_| key_error(path, "not a minisign public key"))
 }
 
+/// A minisign key id as `minisign` prints it: 16 uppercase hex digits.
+pub fn key_id(public: &minisign::PublicKey) -> String {
+    let mut id = [0u8; 8];
+    id.copy_from_slice(&public.keynum()[..8]);
+    format!("{:016X}", u64::from_le_bytes(id))
+}
+
+/// A minisign public key from its base64 line (the second line of a `.pub`).
+pub fn public_key_from_base64(text: &str) -> Option<minisign::PublicKey> {
+    minisign::PublicKey::from_base64(text.trim()).ok()
+}
+
 impl SigningKey {
+    /// The public half.
+    pub fn public_key(&self) -> &minisign::PublicKey {
+        &self.public
+    }
+
     /// Signs `data` into `sig_out` (the `.minisig` format), with a trusted comment.
     pub fn sign_file(&self, data: &Path, sig_out: &Path, trusted_comment: &str) -> Result<()> {
         let file = File::open(data).map_err(|e| Error::io(Action::Read, data, e))?;
@@ -359,6 +376,17 @@ impl SigningKey {
 
 /// Verifies a `.minisig` over `data` with a public key; `Ok(trusted comment)`.
 pub fn verify_signature(public: &minisign::PublicKey, data: &Path, sig: &Path) -> Result<String> {
+    let file = File::open(data).map_err(|e| Error::io(Action::Read, data, e))?;
+    verify_signature_of(public, io::BufReader::new(file), sig)
+}
+
+/// Verifies a `.minisig` over what `data` yields (e.g. bytes already read,
+/// so what is checked is what is used); `Ok(trusted comment)`.
+pub fn verify_signature_of(
+    public: &minisign::PublicKey,
+    data: impl Read + io::Seek,
+    sig: &Path,
+) -> Result<String> {
     let bad = |detail: String| Error::Integrity {
         path: sig.to_path_buf(),
         detail,
@@ -371,16 +399,8 @@ pub fn verify_signature(public: &minisign::PublicKey, data: &Path, sig: &Path) -
         .map_err(|_| bad("not a minisign signature".into()))?;
     let signature = minisign::SignatureBox::from_string(&sig_text)
         .map_err(|_| bad("not a minisign signature".into()))?;
-    let file = File::open(data).map_err(|e| Error::io(Action::Read, data, e))?;
-    minisign::verify(
-        public,
-        &signature,
-        io::BufReader::new(file),
-        true,
-        false,
-        false,
-    )
-    .map_err(|e| bad(format!("signature does not verify: {e}")))?;
+    minisign::verify(public, &signature, data, true, false, false)
+        .map_err(|e| bad(format!("signature does not verify: {e}")))?;
     signature
         .trusted_comment()
         .map_err(|_| bad("signature has no trusted comment".into()))

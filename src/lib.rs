@@ -21,6 +21,8 @@
 //! - [`restore`]: writing an archive back, distrusting it.
 //! - [`retention`] and [`erasure`]: what may go, and the request → approval →
 //!   execution → certificate workflow through which anything goes.
+//! - [`handover`]: signed, encrypted BagIt packages for the next contractor.
+//! - [`check`] and [`report`]: the monthly inspection items and the monthly report.
 //! - [`audit`]: the hash-chained log of every use, and its checkpoints.
 //! - [`demo`] and [`sample_data`]: a self-contained sandbox.
 #![forbid(unsafe_code)]
@@ -30,15 +32,18 @@ pub mod archive;
 pub mod audit;
 pub mod backup;
 pub mod certificate;
+pub mod check;
 pub mod clock;
 pub mod demo;
 pub mod erasure;
 pub mod error;
+pub mod handover;
 pub mod i18n;
 pub mod keys;
 pub mod media;
 pub mod policy;
 pub mod progress;
+pub mod report;
 pub mod restore;
 pub mod retention;
 pub mod sample_data;

@@ -108,11 +108,7 @@ pub fn restore(req: &RestoreRequest) -> Result<RestoreOutcome> {
         for a in &chosen {
             done.push(restore_archive(req, a, &mut dir_times)?);
         }
-        // Directory times last: writing into a directory changes its mtime.
-        for (dir, mtime) in dir_times.iter().rev() {
-            let t = filetime::FileTime::from_system_time(mtime.to_system_time());
-            filetime::set_file_mtime(dir, t).map_err(|e| Error::io(Action::Write, dir, e))?;
-        }
+        set_dir_times(&dir_times)?;
         Ok(done)
     })();
     match result {
@@ -128,9 +124,20 @@ pub fn restore(req: &RestoreRequest) -> Result<RestoreOutcome> {
     }
 }
 
+/// Gives directories their recorded mtimes, deepest last-written first.
+/// Called after everything is written: writing into a directory changes its
+/// mtime.
+pub(crate) fn set_dir_times(dir_times: &[(PathBuf, Mtime)]) -> Result<()> {
+    for (dir, mtime) in dir_times.iter().rev() {
+        let t = filetime::FileTime::from_system_time(mtime.to_system_time());
+        filetime::set_file_mtime(dir, t).map_err(|e| Error::io(Action::Write, dir, e))?;
+    }
+    Ok(())
+}
+
 /// Creates the target or checks it is an empty directory. Returns whether
 /// kura created it.
-fn prepare_target(to: &Path) -> Result<bool> {
+pub(crate) fn prepare_target(to: &Path) -> Result<bool> {
     match fs::symlink_metadata(to) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             fs::create_dir_all(to).map_err(|e| Error::io(Action::Create, to, e))?;
@@ -153,7 +160,7 @@ fn prepare_target(to: &Path) -> Result<bool> {
 }
 
 /// Removes what a failed restore wrote: the target was empty (or absent).
-fn remove_written(to: &Path, created: bool) {
+pub(crate) fn remove_written(to: &Path, created: bool) {
     if created {
         let _ = fs::remove_dir_all(to);
         return;
@@ -193,12 +200,7 @@ fn restore_archive(
         }
         Err(ReadError::Io(e)) => return Err(Error::io(Action::Read, &path, e)),
     };
-    let mut sink = RestoreSink {
-        root: root.clone(),
-        checked_dirs: HashSet::from([root.clone()]),
-        dir_times: Vec::new(),
-        failure: None,
-    };
+    let mut sink = RestoreSink::new(&root);
     req.progress.start(&a.name, a.plaintext_bytes);
     let read = archive::read_archive(plain, req.progress, &mut sink, true);
     req.progress.finish();
@@ -238,15 +240,28 @@ fn restore_archive(
     })
 }
 
-/// Writes safe entries under `root`, never through a link.
-struct RestoreSink {
+/// Writes safe entries under `root`, never through a link. Also used by
+/// `kura handover receive`.
+pub(crate) struct RestoreSink {
     root: PathBuf,
     checked_dirs: HashSet<PathBuf>,
-    dir_times: Vec<(PathBuf, Mtime)>,
-    failure: Option<Error>,
+    /// Every directory written and the mtime it is to get, in archive order.
+    pub(crate) dir_times: Vec<(PathBuf, Mtime)>,
+    /// The first write failure, which explains the error the reader saw.
+    pub(crate) failure: Option<Error>,
 }
 
 impl RestoreSink {
+    /// A sink writing under `root`, an existing directory.
+    pub(crate) fn new(root: &Path) -> RestoreSink {
+        RestoreSink {
+            root: root.to_path_buf(),
+            checked_dirs: HashSet::from([root.to_path_buf()]),
+            dir_times: Vec::new(),
+            failure: None,
+        }
+    }
+
     /// The path of a (validated) archive name under the root.
     fn target(&self, name: &[u8]) -> io::Result<PathBuf> {
         let text = std::str::from_utf8(name)

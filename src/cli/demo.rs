@@ -40,6 +40,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
         policy: Some(sandbox.policy.clone()),
         operator: Some(demo::DEMO_OPERATOR.to_string()),
         clock: ctx.clock,
+        document_lang: ctx.document_lang,
     };
 
     say(

@@ -5,13 +5,18 @@
 
 mod audit;
 mod backup;
+mod check;
+mod completions;
 mod demo;
 mod erase;
+mod handover;
 mod keys;
 mod policy;
 mod progress;
 mod prune;
+mod report;
 mod restore;
+mod schedule;
 mod snapshots;
 mod verify;
 mod volume;
@@ -26,6 +31,16 @@ use kura::policy::Policy;
 use kura::{Error, ExitCode, Lang};
 
 const EXIT_CODES: &str = "\
+Start here / はじめに:
+  kura demo                                  a sandbox with the whole monthly job (./kura-demo)
+  kura policy check                          is kura.toml valid? prints what kura understood
+
+Every month / 毎月:
+  kura backup --operator \"山田 太郎\"      snapshot onto the registered USB disk(s)
+  kura check                                 the data-backup rows of the inspection sheet
+  kura report monthly --out report.html      the monthly report (別添3, 別添7) to print and sign
+  kura verify -i KEY --operator \"山田 太郎\" restore drill: decrypt and check every file
+
 Exit codes / 終了コード:
   0  success; everything checked is intact / 正常
   1  integrity problem or inspection finding / 完全性の問題・点検での指摘
@@ -80,11 +95,29 @@ enum Command {
     Verify(verify::Args),
     /// Restore archives of a snapshot into an empty directory
     Restore(restore::Args),
+    /// Handover packages for the next contractor: create, verify, receive (第11条, 第12条)
+    #[command(subcommand)]
+    Handover(handover::Command),
     /// Turn the retention rules into one erasure request (deletes nothing)
     Prune(prune::Args),
     /// The erasure workflow: request, approve, execute, certificate (第13条)
     #[command(subcommand)]
     Erase(erase::Command),
+    /// The data-backup rows of the monthly inspection sheet (正常/指摘)
+    Check,
+    /// Reports for the city (別添3, 別添7)
+    #[command(subcommand)]
+    Report(report::Command),
+    /// Print the monthly job for systemd or the Windows Task Scheduler
+    #[command(subcommand)]
+    Schedule(schedule::Command),
+    /// Print shell completions
+    Completions {
+        /// bash, zsh, fish, powershell or elvish
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff)
+    Man,
     /// The tamper-evident audit log
     #[command(subcommand)]
     Audit(audit::Command),
@@ -105,6 +138,9 @@ pub struct Ctx {
     policy: Option<PathBuf>,
     operator: Option<String>,
     clock: Clock,
+    /// Language of printed documents (receipts): `--lang`/`KURA_LANG` when
+    /// given, else Japanese, the customer's language, whatever `LANG` says.
+    document_lang: Lang,
 }
 
 impl Ctx {
@@ -250,6 +286,11 @@ pub fn main() -> std::process::ExitCode {
         .and_then(Lang::parse)
         .unwrap_or_else(|| Lang::from_locale(std::env::var("LANG").ok().as_deref()));
     let json = cli.json;
+    let document_lang = cli
+        .lang
+        .as_deref()
+        .and_then(Lang::parse)
+        .unwrap_or(Lang::Ja);
     let result =
         Clock::from_env_value(std::env::var("KURA_NOW").ok().as_deref()).and_then(|clock| {
             let ctx = Ctx {
@@ -259,6 +300,7 @@ pub fn main() -> std::process::ExitCode {
                 policy: cli.policy,
                 operator: cli.operator,
                 clock,
+                document_lang,
             };
             run(&ctx, cli.command)
         });
@@ -282,7 +324,13 @@ fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
         Command::Snapshots(a) => snapshots::run(ctx, a),
         Command::Verify(a) => verify::run(ctx, a),
         Command::Audit(c) => audit::run(ctx, c),
+        Command::Check => check::run(ctx),
+        Command::Report(c) => report::run(ctx, c),
+        Command::Schedule(c) => schedule::run(ctx, c),
+        Command::Completions { shell } => completions::completions(shell),
+        Command::Man => completions::man(),
         Command::Restore(a) => restore::run(ctx, a),
+        Command::Handover(c) => handover::run(ctx, c),
         Command::Prune(a) => prune::run(ctx, a),
         Command::Erase(c) => erase::run(ctx, c),
     }

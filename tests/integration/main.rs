@@ -5,8 +5,11 @@
 mod audit;
 mod backup;
 mod changing;
+mod check;
+mod contract_year;
 mod demo;
 mod erase;
+mod handover;
 mod hostile;
 mod interop;
 mod keys;
