@@ -612,9 +612,7 @@ fn add_file(
         }
         Err(e) => return Err(Error::io(Action::Read, path, e).into()),
     };
-    let before = file
-        .metadata()
-        .map_err(|e| Error::io(Action::Read, path, e))?;
+    let before = settled_metadata(&file, path)?;
     let size = before.len();
     let mut reader = ExactReader {
         inner: HashingReader::new(BufReader::with_capacity(CHUNK, &file)),
@@ -647,6 +645,36 @@ fn add_file(
     stats.files += 1;
     stats.plaintext_bytes += size;
     Ok(())
+}
+
+/// How far a file's mtime may lag the writes it stamps: file systems stamp
+/// with a clock that ticks (a jiffy on Linux, 15.6 ms on Windows).
+pub const MTIME_GRANULARITY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The metadata that [`add_file`] compares after reading. A write in the
+/// same clock tick as the one before leaves the mtime unchanged, so the
+/// comparison proves nothing for a file modified within
+/// [`MTIME_GRANULARITY`] of being read (regression: a file rewritten in
+/// place was stored torn). Such a file gets one pause to settle and counts
+/// as changing if it has not.
+fn settled_metadata(file: &File, path: &Path) -> Result<fs::Metadata, WriteError> {
+    for pause in [true, false] {
+        let now = SystemTime::now();
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::io(Action::Read, path, e))?;
+        let recent = meta.modified().is_ok_and(|m| {
+            let apart = m.duration_since(now).unwrap_or_else(|e| e.duration());
+            apart < MTIME_GRANULARITY
+        });
+        if !recent {
+            return Ok(meta);
+        }
+        if pause {
+            std::thread::sleep(MTIME_GRANULARITY);
+        }
+    }
+    Err(WriteError::SourceChanged(path.to_path_buf()))
 }
 
 /// Marks read errors of a source file so they are reported against it.

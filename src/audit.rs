@@ -183,6 +183,26 @@ pub struct AuditLog {
     clock: Clock,
 }
 
+/// A process killed in the middle of an append leaves a hot journal, which
+/// only a writer can roll back: a read-only connection would call the
+/// database damaged (regression:
+/// `audit_verify_after_a_run_killed_mid_append_called_the_database_damaged`).
+/// Lets SQLite roll it back first; if that fails, opening reports why.
+fn recover_hot_journal(path: &Path) {
+    let mut journal = path.as_os_str().to_owned();
+    journal.push("-journal");
+    if !Path::new(&journal).is_file() {
+        return;
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if let Ok(conn) = Connection::open_with_flags(path, flags) {
+        let _ = conn.busy_timeout(BUSY_TIMEOUT);
+        let _ = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        });
+    }
+}
+
 fn db_error(path: &Path, e: rusqlite::Error) -> Error {
     use rusqlite::ErrorCode;
     match &e {
@@ -235,6 +255,7 @@ impl AuditLog {
                 detail: "no audit database here".into(),
             });
         }
+        recover_hot_journal(path);
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,

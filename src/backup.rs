@@ -165,7 +165,15 @@ pub fn run(req: &BackupRequest) -> Result<BackupOutcome> {
         check_source_paths(policy, source)?;
     }
     for t in targets.iter_mut().filter(|t| t.alive()) {
-        if let Err(e) = check_space(t.dest) {
+        // The disk may have gone while `prepare` ran, leaving its mount point:
+        // an empty directory on the system drive. Check the marker again
+        // rather than write there.
+        if media::check_destination(t.dest).is_err() {
+            t.fail(Error::DestinationMissing {
+                dest: t.dest.name.clone(),
+                path: t.dest.path.clone(),
+            });
+        } else if let Err(e) = check_space(t.dest) {
             t.fail(e);
         }
     }

@@ -245,7 +245,14 @@ impl Staging {
         if target.exists() {
             return Err(Error::SnapshotExists { path: target });
         }
-        fs::create_dir_all(&snapshots).map_err(|e| Error::io(Action::Create, &snapshots, e))?;
+        // Never the destination itself: a missing disk must not turn into a
+        // folder on the system drive.
+        match fs::create_dir(&snapshots) {
+            Err(e) if !(e.kind() == io::ErrorKind::AlreadyExists && snapshots.is_dir()) => {
+                return Err(Error::io(Action::Create, &snapshots, e))
+            }
+            _ => {}
+        }
         let dir = snapshots.join(format!("{STAGING_PREFIX}{id}-{}", std::process::id()));
         fs::create_dir(&dir).map_err(|e| Error::io(Action::Create, &dir, e))?;
         Ok(Staging {
@@ -314,6 +321,14 @@ mod tests {
             .unwrap()
             .count();
         assert_eq!(left, 0);
+    }
+
+    #[test]
+    fn staging_never_creates_a_missing_destination() {
+        let root = tempfile::tempdir().unwrap();
+        let gone = root.path().join("usb").join("kura");
+        assert!(Staging::create(&gone, "20240131T010203Z").is_err());
+        assert!(!root.path().join("usb").exists());
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod check;
 mod contract_year;
 mod demo;
 mod erase;
+mod faults;
 mod handover;
 mod hostile;
 mod interop;
