@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::audit::AuditLog;
 use crate::erasure::{self, Item, Method, Request};
 use crate::error::{Error, Result};
+use crate::html;
 use crate::i18n::Lang;
 use crate::policy::Policy;
 use crate::wareki;
@@ -151,14 +152,6 @@ pub fn build(log: &AuditLog, policy: &Policy, id: &str) -> Result<Certificate> {
     })
 }
 
-fn text(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Null => "-".into(),
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 /// A date-time as the forms print it: 和暦 and Gregorian (local date).
 fn when(rfc3339: &str, lang: Lang) -> String {
     match DateTime::parse_from_rfc3339(rfc3339) {
@@ -178,7 +171,7 @@ fn when(rfc3339: &str, lang: Lang) -> String {
 fn rows(c: &Certificate, lang: Lang) -> Vec<(&'static str, String)> {
     let t = |ja: &'static str, en: &'static str| lang.pick(ja, en);
     let audit = |v: &serde_json::Value| match (v.get("seq"), v.get("hash")) {
-        (Some(s), Some(h)) => format!("{}:{}", text(s), text(h)),
+        (Some(s), Some(h)) => format!("{}:{}", html::value_text(s), html::value_text(h)),
         _ => "-".into(),
     };
     let when_of = |v: &serde_json::Value| v.as_str().map(|s| when(s, lang)).unwrap_or("-".into());
@@ -187,17 +180,20 @@ fn rows(c: &Certificate, lang: Lang) -> Vec<(&'static str, String)> {
             t("証明書番号 (依頼番号)", "Certificate (request) number"),
             c.id.clone(),
         ),
-        (t("履行場所", "Site"), text(&c.site["name"])),
-        (t("システム", "System"), text(&c.site["system"])),
+        (t("履行場所", "Site"), html::value_text(&c.site["name"])),
+        (t("システム", "System"), html::value_text(&c.site["system"])),
         (
             t("消去依頼者", "Requested by"),
-            text(&c.request["requested_by"]),
+            html::value_text(&c.request["requested_by"]),
         ),
         (
             t("依頼日時", "Requested at"),
             when_of(&c.request["requested_at"]),
         ),
-        (t("消去理由", "Reason"), text(&c.request["reason"])),
+        (
+            t("消去理由", "Reason"),
+            html::value_text(&c.request["reason"]),
+        ),
         (
             t("消去予定日", "Planned date"),
             c.request["planned"]
@@ -213,12 +209,15 @@ fn rows(c: &Certificate, lang: Lang) -> Vec<(&'static str, String)> {
             t("数量", "Quantity"),
             format!(
                 "{} {} / {} bytes",
-                text(&c.request["quantity"]["items"]),
+                html::value_text(&c.request["quantity"]["items"]),
                 t("件", "items"),
-                text(&c.request["quantity"]["bytes"])
+                html::value_text(&c.request["quantity"]["bytes"])
             ),
         ),
-        (t("承認者", "Approved by"), text(&c.approval["approved_by"])),
+        (
+            t("承認者", "Approved by"),
+            html::value_text(&c.approval["approved_by"]),
+        ),
         (
             t("承認日時", "Approved at"),
             when_of(&c.approval["approved_at"]),
@@ -229,11 +228,11 @@ fn rows(c: &Certificate, lang: Lang) -> Vec<(&'static str, String)> {
         ),
         (
             t("消去実施者", "Performed by"),
-            text(&c.performed_by["name"]),
+            html::value_text(&c.performed_by["name"]),
         ),
         (
             t("所属", "Organization"),
-            text(&c.performed_by["organization"]),
+            html::value_text(&c.performed_by["organization"]),
         ),
         (
             t("立会者", "Witness"),
@@ -244,15 +243,15 @@ fn rows(c: &Certificate, lang: Lang) -> Vec<(&'static str, String)> {
                 "消去方法の種別 (NIST SP 800-88)",
                 "Method type (NIST SP 800-88)",
             ),
-            text(&c.sanitization["method_type"]),
+            html::value_text(&c.sanitization["method_type"]),
         ),
         (t("消去方法", "Technique"), localized(c, lang, "technique")),
         (
             t("使用ツール", "Tool"),
             format!(
                 "{} {}",
-                text(&c.sanitization["tool"]["name"]),
-                text(&c.sanitization["tool"]["version"])
+                html::value_text(&c.sanitization["tool"]["name"]),
+                html::value_text(&c.sanitization["tool"]["version"])
             ),
         ),
         (
@@ -289,7 +288,7 @@ fn rows(c: &Certificate, lang: Lang) -> Vec<(&'static str, String)> {
 /// The Japanese wording of the sanitization texts (the JSON keeps English).
 fn localized(c: &Certificate, lang: Lang, key: &str) -> String {
     if lang == Lang::En {
-        return text(&c.sanitization[key]);
+        return html::value_text(&c.sanitization[key]);
     }
     let method = c.request["method"].as_str().unwrap_or("");
     match (method, key) {
@@ -300,7 +299,7 @@ fn localized(c: &Certificate, lang: Lang, key: &str) -> String {
         (_, "verification") => "全件: 上書きした全バイトがゼロであることを読み戻して確認し、全ファイルの不存在を確認".into(),
         ("overwrite", "note") => "磁気媒体 (USB外付けHDD) に対する Clear。代替処理されたセクタ、SSDの予備領域、コピーオンライト領域には及ばない。".into(),
         ("crypto-erase", "note") => "鍵の全複製が依頼に列挙されている場合に限り有効。".into(),
-        _ => text(&c.sanitization[key]),
+        _ => html::value_text(&c.sanitization[key]),
     }
 }
 
@@ -312,10 +311,10 @@ fn media_lines(c: &Certificate) -> Vec<String> {
                 .map(|m| {
                     format!(
                         "{} ({}) volume {} {}",
-                        text(&m["label"]),
-                        text(&m["destination"]),
-                        text(&m["volume"]),
-                        text(&m["path"])
+                        html::value_text(&m["label"]),
+                        html::value_text(&m["destination"]),
+                        html::value_text(&m["volume"]),
+                        html::value_text(&m["path"])
                     )
                 })
                 .collect()
@@ -393,13 +392,6 @@ pub fn render_markdown(c: &Certificate, lang: Lang) -> String {
     out
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// Printable A4 HTML.
 pub fn render_html(c: &Certificate, lang: Lang) -> String {
     let t = |ja: &'static str, en: &'static str| lang.pick(ja, en);
@@ -408,21 +400,21 @@ pub fn render_html(c: &Certificate, lang: Lang) -> String {
     for (k, v) in rows(c, lang) {
         body.push_str(&format!(
             "<tr><th>{}</th><td>{}</td></tr>\n",
-            esc(k),
-            esc(&v)
+            html::escape(k),
+            html::escape(&v)
         ));
     }
     body.push_str("</table>\n");
     body.push_str(&format!("<h2>{}</h2>\n<ul>\n", t("記録媒体", "Media")));
     for m in media_lines(c) {
-        body.push_str(&format!("<li>{}</li>\n", esc(&m)));
+        body.push_str(&format!("<li>{}</li>\n", html::escape(&m)));
     }
     body.push_str("</ul>\n");
     if let Some(ce) = &c.crypto_erase {
         body.push_str(&format!(
             "<h2>{}</h2>\n<pre>{}</pre>\n",
             t("暗号消去", "Cryptographic erase"),
-            esc(&serde_json::to_string_pretty(ce).unwrap_or_default())
+            html::escape(&serde_json::to_string_pretty(ce).unwrap_or_default())
         ));
     }
     body.push_str(&format!(
@@ -436,7 +428,7 @@ pub fn render_html(c: &Certificate, lang: Lang) -> String {
     for i in &c.items {
         body.push_str("<tr>");
         for cell in item_cells(i) {
-            body.push_str(&format!("<td>{}</td>", esc(&cell)));
+            body.push_str(&format!("<td>{}</td>", html::escape(&cell)));
         }
         body.push_str("</tr>\n");
     }
@@ -480,7 +472,7 @@ p.certify {{ margin: 6mm 0 3mm; }}
             Lang::Ja => "ja",
             Lang::En => "en",
         },
-        title = esc(t("消去証明書", "Certificate of Sanitization")),
-        id = esc(&c.id),
+        title = html::escape(t("消去証明書", "Certificate of Sanitization")),
+        id = html::escape(&c.id),
     )
 }

@@ -38,6 +38,7 @@ pub mod demo;
 pub mod erasure;
 pub mod error;
 pub mod handover;
+pub mod html;
 pub mod i18n;
 pub mod keys;
 pub mod media;

@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::audit::{AuditLog, Event};
 use crate::check::CheckReport;
 use crate::error::{Error, Result};
+use crate::html;
 use crate::i18n::Lang;
 use crate::policy::Policy;
 use crate::{snapshot, wareki};
@@ -195,21 +196,6 @@ pub fn build(
     }
     report.snapshots.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(report)
-}
-
-fn val(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => "-".into(),
-        other => other.to_string(),
-    }
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// A section of the report: a title and a table.
@@ -427,13 +413,13 @@ pub fn render_markdown(r: &MonthlyReport, lang: Lang) -> String {
     out.push_str(&format!(
         "- {}: {}\n- {}: {}\n- {}: {}\n- {}: {}\n\n",
         t("履行場所", "Site"),
-        val(&r.site["name"]),
+        html::value_text(&r.site["name"]),
         t("システム", "System"),
-        val(&r.site["system"]),
+        html::value_text(&r.site["system"]),
         t("受託者", "Contractor"),
-        val(&r.site["contractor"]),
+        html::value_text(&r.site["contractor"]),
         t("契約コード", "Contract code"),
-        val(&r.site["contract_code"]),
+        html::value_text(&r.site["contract_code"]),
     ));
     for s in sections(r, lang) {
         out.push_str(&format!("## {}\n\n", s.title));
@@ -490,15 +476,18 @@ pub fn render_html(r: &MonthlyReport, lang: Lang) -> String {
     let t = |ja: &str, en: &str| lang.pick(ja, en).to_string();
     let mut body = format!(
         "<section class=\"cover\"><h1>{}</h1>\n<table class=\"fields\">\n",
-        esc(&title(r, lang))
+        html::escape(&title(r, lang))
     );
     for (k, v) in [
-        (t("履行場所", "Site"), val(&r.site["name"])),
-        (t("システム", "System"), val(&r.site["system"])),
-        (t("受託者", "Contractor"), val(&r.site["contractor"])),
+        (t("履行場所", "Site"), html::value_text(&r.site["name"])),
+        (t("システム", "System"), html::value_text(&r.site["system"])),
+        (
+            t("受託者", "Contractor"),
+            html::value_text(&r.site["contractor"]),
+        ),
         (
             t("契約コード", "Contract code"),
-            val(&r.site["contract_code"]),
+            html::value_text(&r.site["contract_code"]),
         ),
         (
             t("対象月", "Month"),
@@ -515,8 +504,8 @@ pub fn render_html(r: &MonthlyReport, lang: Lang) -> String {
     ] {
         body.push_str(&format!(
             "<tr><th>{}</th><td>{}</td></tr>\n",
-            esc(&k),
-            esc(&v)
+            html::escape(&k),
+            html::escape(&v)
         ));
     }
     body.push_str(&format!(
@@ -527,44 +516,44 @@ pub fn render_html(r: &MonthlyReport, lang: Lang) -> String {
         t("係", "Staff"),
     ));
     for s in sections(r, lang) {
-        body.push_str(&format!("<section><h2>{}</h2>\n", esc(&s.title)));
+        body.push_str(&format!("<section><h2>{}</h2>\n", html::escape(&s.title)));
         if s.rows.is_empty() {
-            body.push_str(&format!("<p>{}</p>\n", esc(&s.empty)));
+            body.push_str(&format!("<p>{}</p>\n", html::escape(&s.empty)));
         } else {
             body.push_str("<table><thead><tr>");
             for h in &s.head {
-                body.push_str(&format!("<th>{}</th>", esc(h)));
+                body.push_str(&format!("<th>{}</th>", html::escape(h)));
             }
             body.push_str("</tr></thead><tbody>\n");
             for row in &s.rows {
                 body.push_str("<tr>");
                 for c in row {
-                    body.push_str(&format!("<td>{}</td>", esc(c)));
+                    body.push_str(&format!("<td>{}</td>", html::escape(c)));
                 }
                 body.push_str("</tr>\n");
             }
             body.push_str("</tbody></table>\n");
         }
         if let Some(n) = &s.note {
-            body.push_str(&format!("<p class=\"note\">{}</p>\n", esc(n)));
+            body.push_str(&format!("<p class=\"note\">{}</p>\n", html::escape(n)));
         }
         body.push_str("</section>\n");
     }
     body.push_str(&format!(
         "<section><h2>{}</h2>\n<ul class=\"boxes\">\n",
-        esc(&t(
+        html::escape(&t(
             "7. 個人情報取扱状況報告書 (別添7) 確認欄",
             "7. Personal-data handling report (別添7)"
         ))
     ));
     for row in besshi7(r, lang) {
-        body.push_str(&format!("<li>{}</li>\n", esc(&row)));
+        body.push_str(&format!("<li>{}</li>\n", html::escape(&row)));
     }
     body.push_str(&format!(
         "</ul>\n<h2>{}</h2>\n<p class=\"checkpoint\">{}</p>\n<p class=\"note\">{}</p>\n</section>\n",
-        esc(&t("8. 監査ログのチェックポイント", "8. Audit checkpoint")),
-        esc(&r.checkpoint.clone().unwrap_or("-".into())),
-        esc(&t(
+        html::escape(&t("8. 監査ログのチェックポイント", "8. Audit checkpoint")),
+        html::escape(&r.checkpoint.clone().unwrap_or("-".into())),
+        html::escape(&t(
             "この値を紙の報告書に記録し、監査時に kura audit verify --checkpoint SEQ:HASH で照合します。",
             "Write this on the paper report; an auditor checks it with kura audit verify --checkpoint SEQ:HASH."
         )),
@@ -602,7 +591,7 @@ p.note {{ font-size: 8.5pt; }}
             Lang::Ja => "ja",
             Lang::En => "en",
         },
-        title = esc(&title(r, lang)),
+        title = html::escape(&title(r, lang)),
     )
 }
 

@@ -212,20 +212,7 @@ fn leftovers_of_a_killed_run_are_removed_by_the_next_run() {
 #[test]
 fn two_destinations_get_identical_files_and_a_missing_one_does_not_stop_the_other() {
     let site = Site::new();
-    fs::create_dir_all(site.root.join("usb2")).unwrap();
-    let second = kura::media::register(
-        &site.root.join("usb2/kura"),
-        "HDD2",
-        OPERATOR,
-        chrono::Utc::now(),
-    )
-    .unwrap()
-    .id;
-    let policy = site.policy_text(&[&site.volume]).replace(
-        "[encryption]",
-        &format!("[[destinations]]\nname = \"hdd2\"\npath = \"usb2/kura\"\nvolumes = [\"{second}\"]\n\n[encryption]"),
-    );
-    site.write_policy(&policy);
+    site.write_policy(&site.with_second_destination(&site.policy_text(&[&site.volume])));
     site.backup().assert().success();
     let other = site.root.join("usb2/kura/snapshots").join(SNAPSHOT_ID);
     for f in ["master.tar.zst.age", "SHA256SUMS", "snapshot.json"] {

@@ -56,27 +56,14 @@ fn item_status(check: &serde_json::Value, key: &str) -> String {
 }
 
 /// The outgoing contractor's site: two disks, six months kept.
-fn outgoing() -> (Site, String) {
+fn outgoing() -> Site {
     let site = Site::new();
-    fs::create_dir_all(site.root.join("usb2")).unwrap();
-    let second = kura::media::register(
-        &site.root.join("usb2/kura"),
-        "HDD2",
-        OPERATOR,
-        chrono::Utc::now(),
-    )
-    .unwrap()
-    .id;
     let policy = site
-        .policy_text(&[&site.volume])
-        .replace("contract_start = 2023-10-01\ncontract_end = 2024-03-31", "contract_start = 2023-10-01\ncontract_end = 2024-09-30")
-        .replace(
-            "[encryption]",
-            &format!("[[destinations]]\nname = \"hdd2\"\npath = \"usb2/kura\"\nvolumes = [\"{second}\"]\n\n[encryption]"),
-        )
+        .with_second_destination(&site.policy_text(&[&site.volume]))
+        .replace("contract_end = 2024-03-31", "contract_end = 2024-09-30")
         + "\n[retention]\nkeep_monthly = 6\nkeep_yearly = 0\n";
     site.write_policy(&policy);
-    (site, second)
+    site
 }
 
 fn same_file(a: &Path, b: &Path) {
@@ -91,7 +78,7 @@ fn same_file(a: &Path, b: &Path) {
 
 #[test]
 fn a_contract_year_from_first_backup_to_handover_and_key_destruction() {
-    let (site, _) = outgoing();
+    let site = outgoing();
     let master = site.root.join("data/master/households.csv");
     let mut checkpoints = Vec::new();
     let months = [

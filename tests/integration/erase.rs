@@ -13,19 +13,8 @@ const APPROVER: &str = "札幌 花子";
 fn site_with_six_months() -> (Site, Vec<String>) {
     let site = Site::new();
     // Two disks: every erasure must reach every copy.
-    fs::create_dir_all(site.root.join("usb2")).unwrap();
-    let second = kura::media::register(
-        &site.root.join("usb2/kura"),
-        "HDD2",
-        OPERATOR,
-        chrono::Utc::now(),
-    )
-    .unwrap()
-    .id;
-    let policy = site.policy_text(&[&site.volume]).replace(
-        "[encryption]",
-        &format!("[[destinations]]\nname = \"hdd2\"\npath = \"usb2/kura\"\nvolumes = [\"{second}\"]\n\n[encryption]"),
-    ) + "\n[retention]\nkeep_monthly = 3\nkeep_yearly = 0\n";
+    let policy = site.with_second_destination(&site.policy_text(&[&site.volume]))
+        + "\n[retention]\nkeep_monthly = 3\nkeep_yearly = 0\n";
     site.write_policy(&policy);
     let mut ids = Vec::new();
     for (y, m) in [

@@ -153,6 +153,48 @@ public_key = "keys/kura.pub"
         c
     }
 
+    /// Registers a second disk `usb2/kura` as destination `hdd2` and
+    /// returns the policy text with both (`base` is the policy to extend).
+    pub fn with_second_destination(&self, base: &str) -> String {
+        fs::create_dir_all(self.root.join("usb2")).unwrap();
+        let id = kura::media::register(
+            &self.root.join("usb2/kura"),
+            "HDD2",
+            OPERATOR,
+            chrono::Utc::now(),
+        )
+        .unwrap()
+        .id;
+        base.replace(
+            "[encryption]",
+            &format!(
+                "[[destinations]]\nname = \"hdd2\"\npath = \"usb2/kura\"\nvolumes = [\"{id}\"]\n\n[encryption]"
+            ),
+        )
+    }
+
+    /// The events of the site's audit log as (operator, action, outcome).
+    pub fn events(&self) -> Vec<(String, String, String)> {
+        let out = self
+            .kura()
+            .args(["--json", "audit", "log"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        v["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let f = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+                (f("operator"), f("action"), f("outcome"))
+            })
+            .collect()
+    }
+
     pub fn dest(&self) -> PathBuf {
         self.root.join("usb/kura")
     }
