@@ -99,7 +99,7 @@ pub fn run(policy: &Policy, clock: &Clock, lang: Lang) -> Result<CheckReport> {
         match media::space(&dest.path) {
             Ok((free, total)) => {
                 let min = dest.min_free_gib.unwrap_or(0) << 30;
-                let mut detail = sheet_space(&dest.label, free, total);
+                let mut detail = sheet_space(&dest.name.to_uppercase(), free, total);
                 if free < min {
                     detail.push_str(&rows.t(
                         &format!(

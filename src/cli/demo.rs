@@ -100,6 +100,28 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
         .iter()
         .all(|d| d.error.is_none() && d.snapshots.iter().all(|s| s.ok()));
 
+    say(
+        "4. 点検項目を確認し、月次報告書を作成しています…",
+        "4. Running the inspection check and writing the monthly report…",
+    );
+    let check = kura::check::run(&policy, &ctx.clock, ctx.lang)?;
+    let log = kura::audit::AuditLog::open_existing(&policy.audit_database, ctx.clock)?;
+    let month = kura::report::parse_month(&ctx.clock.local().format("%Y-%m").to_string())?;
+    let generated = ctx.clock.local().format("%Y-%m-%d %H:%M").to_string();
+    let report_check = kura::check::run(&policy, &ctx.clock, ctx.document_lang)?;
+    let monthly = kura::report::build(&policy, Some(&log), report_check, month, generated)?;
+    let report_path = sandbox
+        .dir
+        .join("reports")
+        .join(format!("monthly-{}.html", monthly.month));
+    if let Some(dir) = report_path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(kura::error::Action::Create, dir, e))?;
+    }
+    kura::media::write_atomically(
+        &report_path,
+        kura::report::render_html(&monthly, ctx.document_lang).as_bytes(),
+    )?;
+
     let dir = std::path::absolute(&sandbox.dir).unwrap_or(sandbox.dir.clone());
     if ctx.json {
         ctx.print_json(&serde_json::json!({
@@ -110,6 +132,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
             "identity": sandbox.identity,
             "snapshot": outcome.meta,
             "verified": verdicts,
+            "check": check,
+            "report": report_path,
         }));
     } else {
         let files: u64 = outcome.meta.archives.iter().map(|a| a.files).sum();
@@ -131,6 +155,33 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
                 println!("  {}: {}", d.name, p.display());
             }
         }
+        println!();
+        println!(
+            "{}",
+            ctx.t("点検 (保守点検チェックシート):", "Inspection check:")
+        );
+        for item in &check.items {
+            let mark = if item.status == "ok" {
+                ctx.t("正常", "OK")
+            } else {
+                ctx.t("指摘", "FINDING")
+            };
+            println!("  [{mark}] {}: {}", item.label, item.detail);
+        }
+        println!(
+            "{} {}",
+            ctx.t("月次報告書:", "Monthly report:"),
+            report_path.display()
+        );
+        if let Some(cp) = &monthly.checkpoint {
+            println!(
+                "{} {cp}",
+                ctx.t(
+                    "監査ログのチェックポイント (紙の報告書に記入):",
+                    "Audit checkpoint (for the paper report):"
+                )
+            );
+        }
         let p = sandbox.policy.display();
         let snap = outcome
             .destinations
@@ -142,6 +193,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
         println!("{}", ctx.t("次に試すこと:", "Try next:"));
         println!("  cargo run --release -- --policy {p} snapshots");
         println!("  cargo run --release -- --policy {p} verify");
+        println!("  cargo run --release -- --policy {p} check");
+        println!("  cargo run --release -- --policy {p} audit verify");
+        println!("  cargo run --release -- --policy {p} prune --dry-run");
         println!(
             "  cargo run --release -- --policy {p} --operator \"{}\" verify -i {}",
             demo::DEMO_OPERATOR,

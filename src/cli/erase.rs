@@ -205,8 +205,8 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
             let cert = certificate::build(&log, &policy, &request)?;
             let text = match format.as_str() {
                 "json" => serde_json::to_string_pretty(&cert).unwrap_or_default() + "\n",
-                "md" => certificate::render_markdown(&cert, ctx.lang),
-                _ => certificate::render_html(&cert, ctx.lang),
+                "md" => certificate::render_markdown(&cert, ctx.document_lang),
+                _ => certificate::render_html(&cert, ctx.document_lang),
             };
             let path = out.unwrap_or_else(|| {
                 kura::audit::checkpoint_dir(&policy.audit_database)

@@ -20,6 +20,9 @@ fn demo_leaves_a_verified_snapshot_and_can_be_run_again() {
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["ok"], true);
+    assert_eq!(v["check"]["ok"], true, "the demo's inspection check passes");
+    let report = v["report"].as_str().unwrap();
+    assert!(fs::read_to_string(report).unwrap().contains("月次報告書"));
     let id = v["id"].as_str().unwrap();
     for dest in ["usb-hdd/kura", "usb-hdd2/kura"] {
         assert!(sandbox
