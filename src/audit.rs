@@ -183,6 +183,31 @@ pub struct AuditLog {
     clock: Clock,
 }
 
+/// SQLite takes a file shorter than its header for an empty database and
+/// writes a new log over it; a damaged log must be named, never replaced
+/// (regression: `a_truncated_audit_database_was_replaced_by_a_new_log`).
+fn refuse_damaged_file(path: &Path) -> Result<()> {
+    const MAGIC: &[u8; 16] = b"SQLite format 3\0";
+    let mut head = Vec::with_capacity(16);
+    match fs::File::open(path) {
+        Ok(f) => {
+            use std::io::Read;
+            f.take(16)
+                .read_to_end(&mut head)
+                .map_err(|e| Error::io(Action::Read, path, e))?;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(Action::Read, path, e)),
+    }
+    if head.is_empty() || head == MAGIC {
+        return Ok(());
+    }
+    Err(Error::AuditCorrupt {
+        path: path.to_path_buf(),
+        detail: "not an SQLite database (damaged or truncated)".into(),
+    })
+}
+
 /// A process killed in the middle of an append leaves a hot journal, which
 /// only a writer can roll back: a read-only connection would call the
 /// database damaged (regression:
@@ -243,6 +268,7 @@ impl AuditLog {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir).map_err(|e| Error::io(Action::Create, dir, e))?;
         }
+        refuse_damaged_file(path)?;
         let conn = Connection::open(path).map_err(|e| db_error(path, e))?;
         Self::prepare(conn, path, clock, true)
     }

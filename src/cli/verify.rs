@@ -117,12 +117,16 @@ fn first_problem(verdicts: &[DestinationVerdict]) -> Option<Error> {
                 .find(|s| !s.ok())
                 .map(|s| Error::Integrity {
                     path: s.dir.clone(),
+                    // Named after the archive file, as the key-less findings are.
                     detail: s
                         .findings
                         .iter()
-                        .chain(s.archives.iter().flat_map(|a| a.findings.iter()))
-                        .next()
                         .cloned()
+                        .chain(s.archives.iter().flat_map(|a| {
+                            let file = kura::snapshot::archive_file_name(&a.name);
+                            a.findings.iter().map(move |f| format!("{file}: {f}"))
+                        }))
+                        .next()
                         .unwrap_or_default(),
                 })
         })

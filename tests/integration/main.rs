@@ -10,6 +10,7 @@ mod contract_year;
 mod demo;
 mod erase;
 mod faults;
+mod garbage;
 mod handover;
 mod hostile;
 mod interop;
