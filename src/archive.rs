@@ -759,10 +759,10 @@ pub enum ReadError {
 }
 
 /// Opens an age-encrypted, zstd-compressed stream for reading its tar.
-pub fn open<'a, R: io::BufRead + 'a>(
+pub fn open<'a, R: io::BufRead + Send + 'static>(
     input: R,
     identities: impl Iterator<Item = &'a dyn age::Identity>,
-) -> Result<impl Read + 'a, ReadError> {
+) -> Result<impl Read + 'static, ReadError> {
     let decryptor =
         age::Decryptor::new_buffered(input).map_err(|e| ReadError::NotAnArchive(e.to_string()))?;
     let plain = decryptor.decrypt(identities).map_err(|e| match e {
@@ -770,7 +770,69 @@ pub fn open<'a, R: io::BufRead + 'a>(
         age::DecryptError::Io(io) => ReadError::Io(io),
         other => ReadError::NotAnArchive(other.to_string()),
     })?;
-    zstd::stream::read::Decoder::new(plain).map_err(ReadError::Io)
+    zstd::stream::read::Decoder::new(Prefetch::spawn(plain)).map_err(ReadError::Io)
+}
+
+/// Reads ahead on a thread of its own, so reading and decrypting overlap
+/// decompressing, parsing and hashing (the reverse of the writer's pipeline).
+/// At most `CHANNEL_DEPTH` chunks are in flight; dropping the reader stops the
+/// thread at its next chunk.
+struct Prefetch {
+    rx: Receiver<io::Result<Vec<u8>>>,
+    current: Vec<u8>,
+    pos: usize,
+}
+
+impl Prefetch {
+    fn spawn<R: Read + Send + 'static>(mut inner: R) -> Prefetch {
+        let (tx, rx) = sync_channel::<io::Result<Vec<u8>>>(CHANNEL_DEPTH);
+        std::thread::spawn(move || loop {
+            let mut buf = vec![0u8; CHUNK];
+            let mut filled = 0;
+            while filled < CHUNK {
+                match inner.read(&mut buf[filled..]) {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+            if filled == 0 {
+                return; // end of stream: the closed channel says so
+            }
+            buf.truncate(filled);
+            if tx.send(Ok(buf)).is_err() {
+                return; // the reader is gone
+            }
+        });
+        Prefetch {
+            rx,
+            current: Vec::new(),
+            pos: 0,
+        }
+    }
+}
+
+impl Read for Prefetch {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.pos == self.current.len() {
+            match self.rx.recv() {
+                Ok(Ok(chunk)) => {
+                    self.current = chunk;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.current.len() - self.pos);
+        out[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
 }
 
 /// Whether an entry path is a safe relative path: no root, no drive, no `..`,
