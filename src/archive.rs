@@ -510,6 +510,17 @@ pub fn archive_name(path: &Path) -> io::Result<Vec<u8>> {
                 format!("file name is not valid Unicode: {}", path.display()),
             )
         })?;
+        // A line break cannot survive a PAX record as tar readers (tar-rs
+        // among them) parse it; Windows forbids it anyway.
+        if part.contains(['\n', '\r']) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "file name holds a line break, which tar cannot carry: {}",
+                    path.display()
+                ),
+            ));
+        }
         if i > 0 {
             out.push(b'/');
         }
@@ -1214,6 +1225,12 @@ mod tests {
         assert_eq!(Mtime::parse_pax("12"), Some(Mtime { secs: 12, nanos: 0 }));
         assert_eq!(Mtime::parse_pax("-1.5"), None);
         assert_eq!(Mtime::parse_pax("1.x"), None);
+    }
+
+    #[test]
+    fn names_with_line_breaks_are_refused_not_stored_unreadably() {
+        assert!(archive_name(Path::new("master/bad\nname.txt")).is_err());
+        assert!(archive_name(Path::new("master/ok name.txt")).is_ok());
     }
 
     #[test]

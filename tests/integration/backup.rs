@@ -386,3 +386,17 @@ fn prepare_may_create_its_source_and_its_output_stays_out_of_json() {
     assert_eq!(v["snapshot"]["archives"][1]["files"], 1);
     assert!(String::from_utf8_lossy(&out.stderr).contains("exporting"));
 }
+
+/// Regression: a file name with a line break was stored in a PAX record that
+/// tar readers split at the line break, so the snapshot could not be read back.
+#[cfg(unix)]
+#[test]
+fn a_file_name_with_a_line_break_fails_the_backup_naming_it() {
+    let site = Site::new();
+    fs::write(site.root.join("data/master/bad\nname.txt"), b"x").unwrap();
+    site.backup()
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("line break"));
+    assert!(Site::snapshot_entries(&site.dest()).is_empty());
+}
