@@ -37,7 +37,7 @@ const CHUNK: usize = 1 << 20;
 /// Chunks in flight between the compressor and the encrypting thread.
 const CHANNEL_DEPTH: usize = 4;
 /// Bytes of input per zstd worker job.
-const JOB_SIZE: u32 = 4 << 20;
+const JOB_SIZE: u32 = 2 << 20;
 
 /// Compression settings of one archive.
 #[derive(Debug, Clone, Copy)]
