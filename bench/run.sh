@@ -396,6 +396,11 @@ round() {
     timed "kura-handover-$r" "$KURA" handover create "${includes[@]}" --snapshots none \
       --to "$RECIPIENT" --out "$w/handover/package.tar.zst.age" --operator "$OPERATOR" -q
     record kura 'handover create' "$r" "$WALL" "$RSS_KIB" "$(bytes_of "$w/handover")"
+    # The receiver's check: signature, package hash, decrypt, full bag
+    # validation, without extracting (the package is encrypted to the demo key).
+    timed "kura-hverify-$r" "$KURA" handover verify "$w/handover/package.tar.zst.age" \
+      -i "$KEY" --operator "$OPERATOR" -q
+    record kura 'handover verify' "$r" "$WALL" "$RSS_KIB" -
     clear_work
   fi
 }
