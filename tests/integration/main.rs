@@ -15,6 +15,7 @@ mod handover;
 mod hostile;
 mod interop;
 mod keys;
+mod manual;
 mod memory;
 mod policy;
 mod restore;
