@@ -257,6 +257,13 @@ fn schedule(rows: &mut Rows, policy: &Policy, clock: &Clock) -> Result<()> {
             );
             rows.push("schedule".into(), label, false, detail);
         }
+        None if !policy.destinations.iter().any(|d| d.path.is_dir()) => {
+            let detail = rows.t(
+                "保存先が接続されていないため確認できません。USB外付けHDDを接続してください",
+                "no destination is connected, so the schedule cannot be checked: connect the USB disk",
+            );
+            rows.push("schedule".into(), label, false, detail);
+        }
         None => {
             let detail = rows.t(
                 "スナップショットがまだありません。kura backup を実行してください",

@@ -365,7 +365,9 @@ impl Error {
                 path,
                 source,
             } => {
-                if ja {
+                if ja && *action == Action::Stat {
+                    format!("{} の空き容量を取得できません: {source}", path.display())
+                } else if ja {
                     format!("{} を{}: {source}", path.display(), action.text(lang))
                 } else {
                     format!("{} {}: {source}", action.text(lang), path.display())

@@ -260,7 +260,7 @@ pub struct SigningKey {
 }
 
 /// Creates an unencrypted minisign key pair, compatible with `minisign -G -W`.
-/// Returns the public key's base64 line.
+/// Returns the key id (as `minisign` prints it).
 pub fn generate_signing_keypair(secret_out: &Path, public_out: &Path) -> Result<String> {
     for p in [secret_out, public_out] {
         if p.exists() {
@@ -294,7 +294,7 @@ pub fn generate_signing_keypair(secret_out: &Path, public_out: &Path) -> Result<
         let _ = fs::remove_file(secret_out);
         return Err(e);
     }
-    Ok(pair.pk.to_base64())
+    Ok(key_id(&pair.pk))
 }
 
 /// Loads an unencrypted minisign key pair for signing: kura's own, or one made

@@ -175,6 +175,19 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
     sync_dir(dir)
 }
 
+/// Writes a document the user asked for with `--out`: replaces an earlier
+/// regular file (a report made again), but never a link, device or directory.
+pub fn write_document(path: &Path, contents: &[u8]) -> Result<()> {
+    if let Ok(meta) = fs::symlink_metadata(path) {
+        if !meta.is_file() {
+            return Err(Error::WouldOverwrite {
+                path: path.to_path_buf(),
+            });
+        }
+    }
+    write_atomically(path, contents)
+}
+
 /// Flushes a directory's entries (a rename is durable only after this). A no-op
 /// where the platform cannot open directories (Windows).
 pub fn sync_dir(dir: &Path) -> Result<()> {

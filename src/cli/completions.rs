@@ -6,8 +6,14 @@ use kura::{Error, ExitCode};
 use super::Cli;
 
 pub fn completions(shell: clap_complete::Shell) -> Result<ExitCode, Error> {
+    use std::io::Write;
     let mut cmd = Cli::command();
-    clap_complete::generate(shell, &mut cmd, "kura", &mut std::io::stdout());
+    // Generated into memory first: clap_complete panics on a write error.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "kura", &mut script);
+    std::io::stdout()
+        .write_all(&script)
+        .map_err(|e| Error::io(kura::error::Action::Write, "stdout", e))?;
     Ok(ExitCode::Ok)
 }
 

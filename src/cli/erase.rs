@@ -217,7 +217,7 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| Error::io(kura::error::Action::Create, dir, e))?;
             }
-            media::write_atomically(&path, text.as_bytes())?;
+            media::write_document(&path, text.as_bytes())?;
             let signature = match &policy.signing {
                 Some(s) => {
                     let key = keys::load_signing_key(&s.secret_key, &s.public_key)?;

@@ -73,7 +73,7 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
             let key = keys::generate_signing_keypair(&secret, &public)?;
             if ctx.json {
                 ctx.print_json(&serde_json::json!({
-                    "id": key, "public_key": key, "secret_file": secret, "public_file": public,
+                    "id": key, "key_id": key, "secret_file": secret, "public_file": public,
                 }));
             } else {
                 println!("{key}");

@@ -51,7 +51,7 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
     match &out {
         None => print!("{text}"),
         Some(path) => {
-            media::write_atomically(path, text.as_bytes())?;
+            media::write_document(path, text.as_bytes())?;
             let signature = match &policy.signing {
                 Some(s) => {
                     let key = keys::load_signing_key(&s.secret_key, &s.public_key)?;

@@ -12,6 +12,9 @@ pub enum Command {
         /// systemd or windows
         #[arg(long, value_parser = ["systemd", "windows"])]
         system: String,
+        /// Write to a file instead (the Windows XML as UTF-16, as schtasks wants it)
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
     },
 }
 
@@ -19,7 +22,7 @@ pub enum Command {
 const JOB_OPERATOR: &str = "scheduled-task";
 
 pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
-    let Command::Print { system } = command;
+    let Command::Print { system, out } = command;
     let policy = ctx.load_policy()?;
     let exe = std::env::current_exe()
         .ok()
@@ -44,7 +47,21 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
             )
         );
     }
-    print!("{text}");
+    match out {
+        None => print!("{text}"),
+        Some(path) => {
+            let bytes: Vec<u8> = if system == "windows" {
+                // UTF-16LE with a byte-order mark, matching the XML declaration.
+                let mut b = vec![0xff, 0xfe];
+                b.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+                b
+            } else {
+                text.into_bytes()
+            };
+            kura::media::write_document(&path, &bytes)?;
+            println!("{}", path.display());
+        }
+    }
     Ok(ExitCode::Ok)
 }
 
@@ -100,8 +117,7 @@ fn windows(exe: &str, policy: &str, day: u32, site: &str) -> String {
     };
     format!(
         r#"<?xml version="1.0" encoding="UTF-16"?>
-<!-- Save as UTF-16, e.g. in PowerShell:
-     kura schedule print --system windows | Out-File -Encoding Unicode kura-backup.xml
+<!-- Made by: kura schedule print --system windows --out kura-backup.xml (UTF-16)
      then: schtasks /Create /TN "kura\monthly-backup" /XML kura-backup.xml /RU SYSTEM -->
 <Task version="1.2" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task">
   <RegistrationInfo>

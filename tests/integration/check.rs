@@ -245,3 +245,57 @@ fn completions_and_man_need_no_policy() {
         .success()
         .stdout(predicate::str::contains(".TH kura"));
 }
+
+/// Regression: `kura check | head -2` ended in a backtrace and exit 101 when
+/// the reader closed the pipe early.
+#[test]
+fn a_closed_stdout_pipe_is_not_a_panic() {
+    let site = Site::new();
+    for args in [&["man"][..], &["check"], &["completions", "bash"]] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("kura"))
+            .current_dir(&site.root)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // the reader goes away at once
+        let out = child.wait_with_output().unwrap();
+        let code = out.status.code().unwrap_or(-1);
+        assert_ne!(
+            code,
+            101,
+            "{args:?} panicked: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn the_task_scheduler_xml_is_written_as_utf16_with_its_japanese_site_name_intact() {
+    let site = Site::new();
+    site.kura()
+        .args([
+            "schedule",
+            "print",
+            "--system",
+            "windows",
+            "--out",
+            "kura-backup.xml",
+        ])
+        .assert()
+        .success();
+    let bytes = fs::read(site.root.join("kura-backup.xml")).unwrap();
+    assert_eq!(&bytes[..2], &[0xff, 0xfe], "UTF-16LE byte-order mark");
+    let units: Vec<u16> = bytes[2..]
+        .chunks(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    let text = String::from_utf16(&units).unwrap();
+    assert!(text.starts_with("<?xml version=\"1.0\" encoding=\"UTF-16\"?>"));
+    assert!(text.contains("札幌市処理場管理事務所"));
+}
