@@ -103,6 +103,16 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
             d.path.display()
         );
     }
+    for d in p.destinations.iter().filter(|d| d.volumes.is_empty()) {
+        eprintln!(
+            "kura: {}",
+            if ctx.lang == kura::Lang::Ja {
+                format!("注意: 保存先「{}」の volumes が空のため、バックアップは拒否されます。kura volume register で登録した id を追加してください", d.name)
+            } else {
+                format!("note: destination \"{}\" has no volumes yet, so backups to it are refused; add the id printed by `kura volume register`", d.name)
+            }
+        );
+    }
     println!("{}", ctx.t("ポリシーは有効です。", "The policy is valid."));
     Ok(ExitCode::Ok)
 }
