@@ -74,10 +74,16 @@ fn event_ref(log: &AuditLog, action: &str, target: &str) -> Result<Option<EventR
 pub fn build(log: &AuditLog, policy: &Policy, id: &str) -> Result<Certificate> {
     let req: Request = erasure::load(log, id)?;
     if req.status != "executed" && req.status != "partial" {
-        return Err(Error::Refused(format!(
-            "request {id} is {}: a certificate is issued after execution",
-            req.status
-        )));
+        return Err(Error::refused(
+            format!(
+                "消去依頼 {id} は {} です: 消去証明書は実施後に発行します",
+                req.status
+            ),
+            format!(
+                "request {id} is {}: a certificate is issued after execution",
+                req.status
+            ),
+        ));
     }
     let method = Method::parse(&req.method).unwrap_or(Method::Overwrite);
     let requested = event_ref(log, "erase.request", id)?;

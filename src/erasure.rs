@@ -239,12 +239,16 @@ pub fn request(
 ) -> Result<Request> {
     ensure_schema(log)?;
     if new.items.is_empty() {
-        return Err(Error::Usage(
-            "an erasure request needs at least one item (--snapshot, --file, --identity or --medium)".into(),
+        return Err(Error::usage(
+            "消去依頼には対象が1つ以上必要です (--snapshot, --file, --identity, --medium)",
+            "an erasure request needs at least one item (--snapshot, --file, --identity or --medium)",
         ));
     }
     if new.reason.trim().is_empty() {
-        return Err(Error::Usage("an erasure request needs a --reason".into()));
+        return Err(Error::usage(
+            "消去依頼には理由 (--reason) が必要です",
+            "an erasure request needs a --reason",
+        ));
     }
     for spec in &new.items {
         let fits = matches!(
@@ -254,10 +258,10 @@ pub fn request(
                 | (Method::Destroy, ItemSpec::Medium(_))
         );
         if !fits {
-            return Err(Error::Usage(format!(
-                "method {} does not apply to {spec:?}: overwrite takes --snapshot/--file, crypto-erase takes --identity, destroy takes --medium",
-                new.method.as_str()
-            )));
+            return Err(Error::usage(
+                format!("消去方法 {} は {spec:?} に使えません: overwrite は --snapshot/--file、crypto-erase は --identity、destroy は --medium", new.method.as_str()),
+                format!("method {} does not apply to {spec:?}: overwrite takes --snapshot/--file, crypto-erase takes --identity, destroy takes --medium", new.method.as_str()),
+            ));
         }
     }
 
@@ -333,7 +337,10 @@ pub fn request(
                     }
                 }
                 if !found {
-                    return Err(Error::Usage(format!("no destination holds snapshot {id}")));
+                    return Err(Error::usage(
+                        format!("スナップショット {id} はどの保存先にもありません"),
+                        format!("no destination holds snapshot {id}"),
+                    ));
                 }
             }
             ItemSpec::File(path) | ItemSpec::Identity(path) => {
@@ -341,10 +348,10 @@ pub fn request(
                 let meta = fs::symlink_metadata(&path)
                     .map_err(|e| Error::io(crate::error::Action::Read, &path, e))?;
                 if !meta.is_file() {
-                    return Err(Error::Refused(format!(
-                        "{} is not a regular file (links and directories are not erased through)",
-                        path.display()
-                    )));
+                    return Err(Error::refused(
+                        format!("{} は通常のファイルではありません (リンクやディレクトリを介した消去はしません)", path.display()),
+                        format!("{} is not a regular file (links and directories are not erased through)", path.display()),
+                    ));
                 }
                 let kind = if matches!(spec, ItemSpec::Identity(_)) {
                     "identity"
@@ -432,10 +439,16 @@ fn check_retention(policy: &Policy, id: &str) -> Result<()> {
         policy.retention.keep_yearly,
     );
     if let Some(d) = decisions.iter().find(|d| d.id == id && d.keep) {
-        return Err(Error::Refused(format!(
-            "snapshot {id} is kept by the retention policy ({}); it cannot be erased",
-            d.reasons.join(", ")
-        )));
+        return Err(Error::refused(
+            format!(
+                "スナップショット {id} は保持規則により保持されるため消去できません ({})",
+                d.reasons.join(", ")
+            ),
+            format!(
+                "snapshot {id} is kept by the retention policy ({}); it cannot be erased",
+                d.reasons.join(", ")
+            ),
+        ));
     }
     Ok(())
 }
@@ -513,7 +526,12 @@ pub fn load(log: &AuditLog, id: &str) -> Result<Request> {
         )
         .optional()
         .map_err(|e| db_err(log, e))?;
-    let mut req = req.ok_or_else(|| Error::Usage(format!("no erasure request {id}")))?;
+    let mut req = req.ok_or_else(|| {
+        Error::usage(
+            format!("消去依頼 {id} はありません (kura erase list で確認してください)"),
+            format!("no erasure request {id} (see kura erase list)"),
+        )
+    })?;
     let mut stmt = conn
         .prepare(
             "SELECT n, kind, target, destination, path, size, sha256, status, detail, erased_at
@@ -569,19 +587,23 @@ pub fn approve(
 ) -> Result<Request> {
     let req = load(log, id)?;
     if req.status != "requested" {
-        return Err(Error::Refused(format!(
-            "request {id} is {}, not awaiting approval",
-            req.status
-        )));
+        return Err(Error::refused(
+            format!("消去依頼 {id} は {} のため承認できません", req.status),
+            format!("request {id} is {}, not awaiting approval", req.status),
+        ));
     }
     let approver = approver.trim();
     if approver.is_empty() {
-        return Err(Error::Usage("--approver must name a person".into()));
+        return Err(Error::usage(
+            "--approver に承認者の氏名を指定してください",
+            "--approver must name a person",
+        ));
     }
     if approver == req.requested_by && !policy.erasure.allow_self_approval {
-        return Err(Error::Refused(format!(
-            "{approver} made request {id} and cannot approve it ([erasure].allow_self_approval is off)"
-        )));
+        return Err(Error::refused(
+            format!("{approver} は消去依頼 {id} の依頼者のため承認できません ([erasure].allow_self_approval が無効)"),
+            format!("{approver} made request {id} and cannot approve it ([erasure].allow_self_approval is off)"),
+        ));
     }
     log.connection()
         .execute(
@@ -596,10 +618,10 @@ pub fn approve(
 pub fn reject(log: &AuditLog, clock: &Clock, id: &str, by: &str, reason: &str) -> Result<Request> {
     let req = load(log, id)?;
     if req.status != "requested" && req.status != "approved" {
-        return Err(Error::Refused(format!(
-            "request {id} is {} and cannot be rejected",
-            req.status
-        )));
+        return Err(Error::refused(
+            format!("消去依頼 {id} は {} のため却下できません", req.status),
+            format!("request {id} is {} and cannot be rejected", req.status),
+        ));
     }
     log.connection()
         .execute(
@@ -622,25 +644,36 @@ pub fn execute(
     match req.status.as_str() {
         "approved" | "partial" => {}
         "executed" => {
-            return Err(Error::Refused(format!("request {id} was already executed")));
+            return Err(Error::refused(
+                format!("消去依頼 {id} は既に実施済みです"),
+                format!("request {id} was already executed"),
+            ));
         }
         other => {
-            return Err(Error::Refused(format!(
-                "request {id} is {other}: only an approved request can be executed"
-            )))
+            return Err(Error::refused(
+                format!("消去依頼 {id} は {other} です: 承認済みの依頼のみ実施できます (kura erase approve)"),
+                format!("request {id} is {other}: only an approved request can be executed (kura erase approve)"),
+            ))
         }
     }
     let planned = NaiveDate::parse_from_str(&req.planned, "%Y-%m-%d").ok();
     if planned.is_some_and(|p| clock.local().date_naive() < p) {
-        return Err(Error::Refused(format!(
-            "request {id} is planned for {}; it is not executed earlier",
-            req.planned
-        )));
+        return Err(Error::refused(
+            format!(
+                "消去依頼 {id} の予定日は {} です。予定日より前には実施しません",
+                req.planned
+            ),
+            format!(
+                "request {id} is planned for {}; it is not executed earlier",
+                req.planned
+            ),
+        ));
     }
     let witness = witness.map(str::trim).filter(|w| !w.is_empty());
     if req.method == "destroy" && witness.is_none() {
-        return Err(Error::Usage(
-            "physical destruction is recorded only with a --witness".into(),
+        return Err(Error::usage(
+            "物理的破壊は立会者 (--witness) がいる場合のみ記録します",
+            "physical destruction is recorded only with a --witness",
         ));
     }
     let conn = log.connection();

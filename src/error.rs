@@ -230,6 +230,20 @@ pub enum Error {
         /// The archives the snapshot has.
         known: Vec<String>,
     },
+    /// A refusal by rule, said in both languages.
+    RefusedSaid {
+        /// 日本語.
+        ja: String,
+        /// English.
+        en: String,
+    },
+    /// A usage error, said in both languages.
+    UsageSaid {
+        /// 日本語.
+        ja: String,
+        /// English.
+        en: String,
+    },
     /// A refusal by rule that has no variant of its own.
     Refused(String),
     /// An integrity finding: a checksum, a signature, or a structure is wrong.
@@ -278,6 +292,22 @@ impl Action {
 }
 
 impl Error {
+    /// A refusal by rule (exit 4), in Japanese and English.
+    pub fn refused(ja: impl Into<String>, en: impl Into<String>) -> Error {
+        Error::RefusedSaid {
+            ja: ja.into(),
+            en: en.into(),
+        }
+    }
+
+    /// A usage error (exit 2), in Japanese and English.
+    pub fn usage(ja: impl Into<String>, en: impl Into<String>) -> Error {
+        Error::UsageSaid {
+            ja: ja.into(),
+            en: en.into(),
+        }
+    }
+
     /// Shorthand for an I/O error on a path.
     pub fn io(action: Action, path: impl AsRef<Path>, source: io::Error) -> Error {
         Error::Io {
@@ -298,6 +328,7 @@ impl Error {
             | Error::BadSnapshotArgument(_)
             | Error::BadClock { .. }
             | Error::UnknownArchive { .. }
+            | Error::UsageSaid { .. }
             | Error::OperatorMissing => ExitCode::Usage,
             Error::Io { .. }
             | Error::DestinationMissing { .. }
@@ -319,6 +350,7 @@ impl Error {
             | Error::WouldOverwrite { .. }
             | Error::ForeignDirectory { .. }
             | Error::TargetNotEmpty { .. }
+            | Error::RefusedSaid { .. }
             | Error::Refused(_) => ExitCode::Refused,
         }
     }
@@ -591,6 +623,9 @@ impl Error {
                 } else {
                     format!("the snapshot has no archive \"{name}\" (it has: {known})")
                 }
+            }
+            Error::RefusedSaid { ja: j, en } | Error::UsageSaid { ja: j, en } => {
+                lang.pick(j, en).clone()
             }
             Error::Refused(m) => m.clone(),
             Error::Integrity { path, detail } => {
