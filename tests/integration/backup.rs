@@ -236,15 +236,24 @@ fn two_destinations_get_identical_files_and_a_missing_one_does_not_stop_the_othe
         .is_file());
 }
 
+/// The standard policy with `logs/system` replaced by `paths` and a `prepare` command.
+fn with_prepare(site: &Site, paths: &str, command: &str) -> String {
+    site.policy_text(&[&site.volume]).replace(
+        "paths = [\"logs/system\"]",
+        &format!("paths = [\"{paths}\"]\nprepare = [\"sh\", \"-c\", \"{command}\"]"),
+    )
+}
+
 #[test]
 fn prepare_runs_before_the_source_is_read_and_its_failure_stops_the_backup() {
     if cfg!(windows) {
         return;
     }
     let site = Site::new();
-    let policy = site.policy_text(&[&site.volume]).replace(
-        "paths = [\"logs/system\"]",
-        "paths = [\"logs/system\"]\nprepare = [\"sh\", \"-c\", \"echo exported > logs/system/exported.evtx\"]",
+    let policy = with_prepare(
+        &site,
+        "logs/system",
+        "echo exported > logs/system/exported.evtx",
     );
     site.write_policy(&policy);
     site.backup().assert().success();
@@ -369,9 +378,10 @@ fn prepare_may_create_its_source_and_its_output_stays_out_of_json() {
         return;
     }
     let site = Site::new();
-    let policy = site.policy_text(&[&site.volume]).replace(
-        "paths = [\"logs/system\"]",
-        "paths = [\"export/System.evtx\"]\nprepare = [\"sh\", \"-c\", \"echo exporting; mkdir -p export && echo evtx > export/System.evtx\"]",
+    let policy = with_prepare(
+        &site,
+        "export/System.evtx",
+        "echo exporting; mkdir -p export && echo evtx > export/System.evtx",
     );
     site.write_policy(&policy);
     let out = site

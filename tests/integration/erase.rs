@@ -42,6 +42,23 @@ fn at(site: &Site, now: &str) -> assert_cmd::Command {
     c
 }
 
+/// `kura prune` on 20 April 2024, approved by the 業務主任: the request id.
+fn pruned_and_approved(site: &Site) -> String {
+    let out = at(site, "2024-04-20T00:00:00Z")
+        .args(["--json", "prune"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let id = json(&out)["id"].as_str().unwrap().to_string();
+    at(site, "2024-04-20T00:00:00Z")
+        .args(["erase", "approve", &id, "--approver", APPROVER])
+        .assert()
+        .success();
+    id
+}
+
 fn json(out: &[u8]) -> serde_json::Value {
     serde_json::from_slice(out).unwrap()
 }
@@ -162,18 +179,7 @@ fn the_whole_workflow_erases_only_after_approval_and_keeps_what_retention_keeps(
 #[test]
 fn the_certificate_holds_every_field_and_its_signature_verifies_with_minisign() {
     let (site, _) = site_with_six_months();
-    let out = at(&site, "2024-04-20T00:00:00Z")
-        .args(["--json", "prune"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let id = json(&out)["id"].as_str().unwrap().to_string();
-    at(&site, "2024-04-20T00:00:00Z")
-        .args(["erase", "approve", &id, "--approver", APPROVER])
-        .assert()
-        .success();
+    let id = pruned_and_approved(&site);
     at(&site, "2024-04-20T00:00:00Z")
         .args(["erase", "execute", &id, "--witness", "札幌 次郎"])
         .assert()
@@ -356,18 +362,7 @@ fn destroy_needs_a_witness_and_planned_dates_are_respected() {
 #[test]
 fn a_failure_half_way_is_recorded_precisely_and_can_be_resumed() {
     let (site, ids) = site_with_six_months();
-    let out = at(&site, "2024-04-20T00:00:00Z")
-        .args(["--json", "prune"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let id = json(&out)["id"].as_str().unwrap().to_string();
-    at(&site, "2024-04-20T00:00:00Z")
-        .args(["erase", "approve", &id, "--approver", APPROVER])
-        .assert()
-        .success();
+    let id = pruned_and_approved(&site);
     // Someone replaced one file with a link: kura must not erase through it.
     let odd = site
         .dest()

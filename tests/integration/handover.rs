@@ -98,28 +98,12 @@ fn manifest_of(package: &Path) -> PathBuf {
     PathBuf::from(format!("{}.manifest.json", package.display()))
 }
 
+/// The handover events of a site as (action, outcome, operator).
 fn events(site: &Site) -> Vec<(String, String, String)> {
-    let out = site
-        .kura()
-        .args(["--json", "audit", "log"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    v["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["action"].as_str().unwrap().starts_with("handover."))
-        .map(|e| {
-            (
-                e["action"].as_str().unwrap().to_string(),
-                e["outcome"].as_str().unwrap().to_string(),
-                e["operator"].as_str().unwrap().to_string(),
-            )
-        })
+    site.events()
+        .into_iter()
+        .filter(|(_, action, _)| action.starts_with("handover."))
+        .map(|(operator, action, outcome)| (action, outcome, operator))
         .collect()
 }
 
