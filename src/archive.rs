@@ -659,8 +659,9 @@ fn add_file(
 }
 
 /// How far a file's mtime may lag the writes it stamps: file systems stamp
-/// with a clock that ticks (a jiffy on Linux, 15.6 ms on Windows).
-pub const MTIME_GRANULARITY: std::time::Duration = std::time::Duration::from_millis(100);
+/// with a clock that ticks (a jiffy on Linux, at most 10 ms; 15.6 ms on
+/// Windows). Coarser file systems (FAT: 2 s) are not covered.
+pub const MTIME_GRANULARITY: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// The metadata that [`add_file`] compares after reading. A write in the
 /// same clock tick as the one before leaves the mtime unchanged, so the

@@ -1078,10 +1078,10 @@ fn a_file_rewritten_in_place_during_the_backup_is_stored_whole_or_the_run_fails(
     );
 }
 
-/// A clock that ticks every 90 ms, as file systems stamp mtimes: the stamp of
+/// A clock that ticks every 45 ms (less than `MTIME_GRANULARITY`), as file systems stamp mtimes: the stamp of
 /// a write made now.
 fn coarse_stamp() -> filetime::FileTime {
-    const TICK: u128 = 90;
+    const TICK: u128 = 45;
     let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -1117,7 +1117,7 @@ impl Progress for SameTickRewriter {
 /// kura compared size and mtime before and after reading; a rewrite in the
 /// same clock tick as the previous write keeps the mtime, so half of one
 /// version and half of the next were stored as one file. Here the file
-/// system's clock is simulated (stamps rounded down to 90 ms), the file is
+/// system's clock is simulated (stamps rounded down to 45 ms), the file is
 /// written at the start of a tick and rewritten in place while the first
 /// MiB has been read: the stored copy must be one whole version.
 #[test]
@@ -1144,7 +1144,7 @@ fn a_file_rewritten_in_place_within_one_clock_tick_was_stored_torn() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis()
-        % 90
+        % 45
         > 2
     {
         std::thread::sleep(Duration::from_micros(200));

@@ -762,3 +762,25 @@ fn a_truncated_audit_database_was_replaced_by_a_new_log() {
         fs::write(&db, &original).unwrap();
     }
 }
+
+/// Regression: `full_verify_error_did_not_name_the_damaged_archive`. When an
+/// archive behind valid sums could not be read, `verify -i` ended with
+/// "integrity check failed for <snapshot directory>: not a readable age
+/// file", naming no file; the message now names the archive file.
+#[test]
+fn full_verify_error_did_not_name_the_damaged_archive() {
+    let site = Site::new();
+    site.backup().assert().success();
+    let archive = site.snapshot_dir().join("system-logs.tar.zst.age");
+    fs::write(&archive, b"age-encryption.org/v1\n-> garbage\n").unwrap();
+    reseal(&site);
+    let out = site
+        .kura()
+        .args(["--operator", OPERATOR, "verify", "-i"])
+        .arg(&site.identity)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", combined(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("system-logs.tar.zst.age"), "{err}");
+}
