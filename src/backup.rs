@@ -113,7 +113,7 @@ impl Target<'_> {
 
     fn fail(&mut self, e: Error) {
         if self.error.is_none() {
-            self.error = Some(e);
+            self.error = Some(disk_gone(self.dest, e));
         }
         self.staging = None; // dropping removes the staging directory
     }
@@ -273,7 +273,9 @@ pub fn run(req: &BackupRequest) -> Result<BackupOutcome> {
         let result = match (t.error.take(), t.staging.take()) {
             (Some(e), _) => Err(e),
             (None, None) => Err(Error::Refused("no staging directory".into())),
-            (None, Some(staging)) => seal(staging, &meta, signer.as_ref()),
+            (None, Some(staging)) => {
+                seal(staging, &meta, signer.as_ref()).map_err(|e| disk_gone(t.dest, e))
+            }
         };
         destinations.push(DestinationOutcome {
             name: t.dest.name.clone(),
@@ -294,6 +296,18 @@ pub fn run(req: &BackupRequest) -> Result<BackupOutcome> {
         skipped,
         leftovers_removed,
     })
+}
+
+/// A write that failed because the disk went away (unplugged, unmounted) is
+/// reported as the disk missing, not as the file it was writing.
+fn disk_gone(dest: &Destination, e: Error) -> Error {
+    match e {
+        Error::Io { .. } if media::check_destination(dest).is_err() => Error::DestinationMissing {
+            dest: dest.name.clone(),
+            path: dest.path.clone(),
+        },
+        e => e,
+    }
 }
 
 fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {

@@ -620,8 +620,8 @@ fn disk_full_on_one_destination_at_every_phase_leaves_it_clean_and_the_other_com
 // ---------------------------------------------------------------------------
 // 3. The destination disappearing mid-run
 
-/// Runs `fault` once, at the moment given by `when`: the first bytes read of
-/// the archive whose progress label is `label`.
+/// Runs `fault` once, when the first bytes are read of the archive whose
+/// progress label is `label`.
 struct FaultAt<F: Fn() + Sync> {
     label: &'static str,
     armed: AtomicBool,
@@ -705,7 +705,9 @@ fn a_destination_disappearing_mid_run_fails_alone_and_nothing_is_recreated() {
             assert_eq!(failure.exit_code().code(), 3, "{what}: {failure}");
             let text = failure.to_string();
             assert!(
-                text.contains("hdd1") && text.contains("usb/kura"),
+                text.contains("hdd1")
+                    && text.contains("usb/kura")
+                    && text.contains("not connected"),
                 "{what}: {text}"
             );
             assert!(
@@ -746,7 +748,10 @@ fn the_binary_exits_3_when_its_only_destination_is_renamed_away_mid_write() {
     let out = child.wait_with_output().unwrap();
     assert_code(&out, &[3], "destination renamed away");
     let err = stderr(&out);
-    assert!(err.contains("usb/kura"), "{err}");
+    assert!(
+        err.contains("usb/kura") && err.contains("not connected"),
+        "{err}"
+    );
     assert!(!site.dest().exists(), "the old path was recreated");
     let (visible, _) = visible_and_leftovers(&gone);
     assert!(visible.is_empty(), "{visible:?}");
@@ -792,7 +797,11 @@ fn a_lazily_unmounted_destination_gets_nothing_written_to_its_mount_point() {
     signal(&child, "CONT");
     let out = child.wait_with_output().unwrap();
     assert_code(&out, &[3], "unmounted mid-write");
-    assert!(stderr(&out).contains("usb-disk/kura"), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("usb-disk/kura") && err.contains("not connected"),
+        "{err}"
+    );
     assert_eq!(
         fs::read_dir(&mount).unwrap().count(),
         0,
