@@ -24,7 +24,7 @@ for target in $(cargo fuzz list); do
     log="logs/$target.log"
     echo "==> fuzz $target for ${secs}s"
     if ! cargo fuzz run -O "$target" "corpus/$target" "seeds/$target" -- \
-        -max_total_time="$secs" -rss_limit_mb=2048 -timeout=20 -print_final_stats=1 \
+        -seed=1 -max_total_time="$secs" -rss_limit_mb=2048 -timeout=20 -print_final_stats=1 \
         >"$log" 2>&1; then
         tail -n 60 "$log" >&2
         echo "fuzz target $target failed; the input is in fuzz/artifacts/$target/" >&2
