@@ -215,8 +215,18 @@ pub fn run(req: &BackupRequest) -> Result<BackupOutcome> {
         None => None,
         Some(log) => {
             let head = log.head()?;
-            let copy_dir = tempfile::tempdir()
-                .map_err(|e| Error::io(Action::Create, "temporary directory", e))?;
+            // Beside the live database, not in the system temp directory: a
+            // copy left by a killed run then reveals nothing the log itself
+            // does not, under the same access rights.
+            let beside = policy
+                .audit_database
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let copy_dir = tempfile::Builder::new()
+                .prefix(".kura-audit-copy-")
+                .tempdir_in(beside)
+                .map_err(|e| Error::io(Action::Create, beside, e))?;
             let copy = copy_dir.path().join("kura-audit.sqlite");
             log.copy_database(&copy)?;
             let (meta, _) = write_to_all(

@@ -405,10 +405,12 @@ pub fn create(req: &CreateRequest) -> Result<CreateOutcome> {
     // The audit export is the one thing staged: `VACUUM INTO` writes a file.
     let staging = match req.audit {
         Some(_) => Some(
+            // Beside the audit database (see backup): a leftover reveals
+            // nothing beyond the log itself.
             tempfile::Builder::new()
                 .prefix(".kura-handover-")
-                .tempdir()
-                .map_err(|e| Error::io(Action::Create, std::env::temp_dir(), e))?,
+                .tempdir_in(audit_dir(req.policy))
+                .map_err(|e| Error::io(Action::Create, audit_dir(req.policy), e))?,
         ),
         None => None,
     };
@@ -2196,6 +2198,15 @@ table.sign th {{ text-align: center; width: auto; }}
             )
         )),
     )
+}
+
+/// The directory of the audit database, where its temporary copies go.
+fn audit_dir(policy: &Policy) -> &Path {
+    policy
+        .audit_database
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
 }
 
 #[cfg(test)]
