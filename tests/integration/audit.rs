@@ -281,28 +281,9 @@ fn refusals_and_failures_are_recorded_too() {
         .code(4);
     fs::remove_dir_all(site.root.join("usb")).unwrap();
     site.backup().assert().code(3);
-    let out = site
-        .kura()
-        .args(["--json", "audit", "log"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    let events = v["events"].as_array().unwrap();
-    let summary: Vec<(String, String, String)> = events
-        .iter()
-        .map(|e| {
-            (
-                e["operator"].as_str().unwrap().to_string(),
-                e["action"].as_str().unwrap().to_string(),
-                e["outcome"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let events = site.audit_log();
     assert_eq!(
-        summary,
+        site.events(),
         [
             ("知らない 人".into(), "backup".into(), "refused".into()),
             (OPERATOR.into(), "backup".into(), "started".into()),

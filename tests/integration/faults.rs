@@ -219,20 +219,6 @@ fn visible_and_leftovers(dest: &Path) -> (Vec<String>, Vec<String>) {
     (visible, leftovers)
 }
 
-/// The audit events as `kura audit log --json` gives them.
-fn audit_events(site: &Site) -> Vec<serde_json::Value> {
-    let out = site
-        .kura()
-        .args(["--json", "audit", "log"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    v["events"].as_array().unwrap().clone()
-}
-
 fn audit_verifies(site: &Site) {
     site.kura().args(["audit", "verify"]).assert().success();
 }
@@ -467,7 +453,7 @@ fn kill_9_at_spread_points_leaves_only_complete_snapshots_and_an_intact_chain() 
     audit_verifies(&site);
     // Every run that got as far as the audit log left a `started` event; a
     // completed one also its `ok` (a run killed after publication has none).
-    let events = audit_events(&site);
+    let events = site.audit_log();
     let count = |outcome: &str| {
         events
             .iter()
@@ -566,7 +552,7 @@ fn disk_full_on_one_destination_at_every_phase_leaves_it_clean_and_the_other_com
             .args(["verify", &id, "--dest", "hdd1"])
             .assert()
             .success();
-        let last = audit_events(&site).pop().unwrap();
+        let last = site.audit_log().pop().unwrap();
         if code == 3 {
             full += 1;
             assert!(err.contains("hdd2"), "free {free}: {err}");
@@ -872,7 +858,8 @@ fn a_second_backup_while_the_first_writes_exits_3_and_the_first_completes() {
     assert_eq!(visible, vec![id_at(1)]);
     assert!(leftovers.is_empty());
     audit_verifies(&site);
-    let outcomes: Vec<String> = audit_events(&site)
+    let outcomes: Vec<String> = site
+        .audit_log()
         .iter()
         .map(|e| e["outcome"].as_str().unwrap().to_string())
         .collect();
@@ -910,7 +897,8 @@ fn two_backups_started_together_never_fork_the_chain() {
     }
     site.kura().args(["verify", "all"]).assert().success();
     audit_verifies(&site);
-    let seqs: Vec<u64> = audit_events(&site)
+    let seqs: Vec<u64> = site
+        .audit_log()
         .iter()
         .map(|e| e["seq"].as_u64().unwrap())
         .collect();

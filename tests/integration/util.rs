@@ -173,8 +173,8 @@ public_key = "keys/kura.pub"
         )
     }
 
-    /// The events of the site's audit log as (operator, action, outcome).
-    pub fn events(&self) -> Vec<(String, String, String)> {
+    /// The events of the site's audit log, as `kura audit log --json` gives them.
+    pub fn audit_log(&self) -> Vec<serde_json::Value> {
         let out = self
             .kura()
             .args(["--json", "audit", "log"])
@@ -184,9 +184,12 @@ public_key = "keys/kura.pub"
             .stdout
             .clone();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-        v["events"]
-            .as_array()
-            .unwrap()
+        v["events"].as_array().unwrap().clone()
+    }
+
+    /// The events of the site's audit log as (operator, action, outcome).
+    pub fn events(&self) -> Vec<(String, String, String)> {
+        self.audit_log()
             .iter()
             .map(|e| {
                 let f = |k: &str| e[k].as_str().unwrap_or_default().to_string();
