@@ -304,6 +304,7 @@ impl AuditLog {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(err)?;
             tx.execute_batch(SCHEMA).map_err(err)?;
+            tx.execute_batch(crate::erasure::SCHEMA).map_err(err)?;
             tx.execute(
                 "INSERT OR IGNORE INTO kura_meta (key, value) VALUES ('format', ?1)",
                 params![FORMAT],
@@ -374,6 +375,21 @@ impl AuditLog {
         outcome: Outcome,
         details: &serde_json::Value,
     ) -> Result<Event> {
+        self.append_with(actor, action, target, outcome, details, |_, _| Ok(()))
+    }
+
+    /// Appends one event and, in the same transaction, makes the changes
+    /// `also` makes to the records that live beside the events (erasure
+    /// requests): both are committed, or neither.
+    pub(crate) fn append_with(
+        &mut self,
+        actor: &Actor,
+        action: &str,
+        target: &str,
+        outcome: Outcome,
+        details: &serde_json::Value,
+        also: impl FnOnce(&rusqlite::Transaction, &Event) -> rusqlite::Result<()>,
+    ) -> Result<Event> {
         let path = self.path.clone();
         let err = |e| db_error(&path, e);
         let tx = self
@@ -436,6 +452,7 @@ impl AuditLog {
             ],
         )
         .map_err(err)?;
+        also(&tx, &event).map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(event)
     }

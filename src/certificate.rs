@@ -10,7 +10,8 @@ use chrono::{DateTime, NaiveDate};
 use serde::Serialize;
 
 use crate::audit::AuditLog;
-use crate::erasure::{self, Item, Method, Request};
+use crate::clock::Clock;
+use crate::erasure::{self, item_status, request_status, Entry, EventRef, Item, Method};
 use crate::error::{Error, Result};
 use crate::html;
 use crate::i18n::Lang;
@@ -19,17 +20,6 @@ use crate::wareki;
 
 /// The format tag of the JSON certificate.
 pub const FORMAT: &str = "kura-erasure-certificate/1";
-
-/// An audit event referenced by the certificate.
-#[derive(Debug, Clone, Serialize)]
-pub struct EventRef {
-    /// Sequence number.
-    pub seq: u64,
-    /// Hash (hex).
-    pub hash: String,
-    /// Time (RFC 3339).
-    pub time: String,
-}
 
 /// The certificate.
 #[derive(Debug, Clone, Serialize)]
@@ -60,20 +50,38 @@ pub struct Certificate {
     pub execution: serde_json::Value,
     /// Whether every item is erased (or recorded).
     pub complete: bool,
+    /// Items that are integrity findings (missing, changed, linked, replaced).
+    pub findings: usize,
+    /// Items not erased yet (pending or failed).
+    pub outstanding: usize,
+    /// Whether any step was recorded under `KURA_NOW` (a rehearsal), and the
+    /// real time the certificate was made.
+    pub clock: serde_json::Value,
 }
 
-fn event_ref(log: &AuditLog, action: &str, target: &str) -> Result<Option<EventRef>> {
-    Ok(log.find_last(action, target)?.map(|e| EventRef {
-        seq: e.seq,
-        hash: e.hash,
-        time: e.time,
-    }))
-}
-
-/// Builds the certificate of an executed (or partially executed) request.
-pub fn build(log: &AuditLog, policy: &Policy, id: &str) -> Result<Certificate> {
-    let req: Request = erasure::load(log, id)?;
-    if req.status != "executed" && req.status != "partial" {
+/// Builds the certificate of an executed (or partially executed) request,
+/// from the audit chain; refuses (exit 1) when the chain is broken or the
+/// erasure tables disagree with it.
+pub fn build(log: &AuditLog, policy: &Policy, clock: &Clock, id: &str) -> Result<Certificate> {
+    let chain = log.verify(&[])?;
+    if let Some(bad) = &chain.first_bad {
+        return Err(Error::Integrity {
+            path: log.path().to_path_buf(),
+            detail: format!(
+                "the audit chain is broken at event {} ({}); no certificate is issued from it",
+                bad.seq, bad.detail
+            ),
+        });
+    }
+    let Entry {
+        request: req,
+        events,
+    } = erasure::load(log, id)?;
+    let started = matches!(
+        req.status.as_str(),
+        request_status::EXECUTED | request_status::PARTIAL | request_status::INCOMPLETE
+    );
+    if !started {
         return Err(Error::refused(
             format!(
                 "消去依頼 {id} は {} です: 消去証明書は実施後に発行します",
@@ -86,9 +94,6 @@ pub fn build(log: &AuditLog, policy: &Policy, id: &str) -> Result<Certificate> {
         ));
     }
     let method = Method::parse(&req.method).unwrap_or(Method::Overwrite);
-    let requested = event_ref(log, "erase.request", id)?;
-    let approved = event_ref(log, "erase.approve", id)?;
-    let executed = event_ref(log, "erase.execute", id)?;
     let technique = match method {
         Method::Overwrite => "single pass of zeros over every byte in place, fsync, read-back of every byte, unlink, directory fsync, absence confirmed",
         Method::CryptoErase => "every listed copy of the age identity overwritten with zeros in place, fsync, read-back, unlink, absence confirmed; data encrypted only to it can no longer be decrypted",
@@ -96,9 +101,16 @@ pub fn build(log: &AuditLog, policy: &Policy, id: &str) -> Result<Certificate> {
     };
     let verification = match method {
         Method::Destroy => "witnessed",
-        _ => "full: every overwritten byte read back as zero; absence of every file confirmed",
+        _ => "before: each file's identity, size and SHA-256 equal to those recorded at request time; after: every overwritten byte read back as zero; absence of every file confirmed",
     };
-    let complete = req.status == "executed";
+    let complete = req.status == request_status::EXECUTED;
+    let findings = req.findings().count();
+    let outstanding = req
+        .items
+        .iter()
+        .filter(|i| !item_status::is_done(&i.status) && !item_status::is_finding(&i.status))
+        .count();
+    let real = |r: &Option<EventRef>| r.as_ref().map(|e| e.real_time.clone());
     Ok(Certificate {
         format: FORMAT.to_string(),
         id: req.id.clone(),
@@ -121,12 +133,15 @@ pub fn build(log: &AuditLog, policy: &Policy, id: &str) -> Result<Certificate> {
             "method": req.method,
             "quantity": { "items": req.items.len(), "bytes": req.bytes() },
             "snapshots": req.snapshots(),
-            "audit": requested,
+            "request_sha256": req.request_sha256,
+            "audit": events.request,
         }),
         approval: serde_json::json!({
             "approved_by": req.approved_by,
             "approved_at": req.approved_at,
-            "audit": approved,
+            "key_id": req.approval_key_id,
+            "signed": events.approval_signature.is_some(),
+            "audit": events.approval,
         }),
         witness: req.witness.clone(),
         media: req
@@ -151,10 +166,18 @@ pub fn build(log: &AuditLog, policy: &Policy, id: &str) -> Result<Certificate> {
         execution: serde_json::json!({
             "executed_by": req.executed_by,
             "executed_at": req.executed_at,
+            "executed_at_real": real(&events.execution),
             "status": req.status,
-            "audit": executed,
+            "audit": events.execution,
         }),
         complete,
+        findings,
+        outstanding,
+        clock: serde_json::json!({
+            "overridden": events.clock_overridden || clock.is_overridden(),
+            "issued_at": clock.now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "issued_at_real": clock.real_now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        }),
     })
 }
 
@@ -233,6 +256,13 @@ fn rows(c: &Certificate, lang: Lang) -> Vec<(&'static str, String)> {
             audit(&c.approval["audit"]),
         ),
         (
+            t("承認の署名 (鍵ID)", "Approval signature (key id)"),
+            match c.approval["key_id"].as_str() {
+                Some(k) => format!("minisign {k}"),
+                None => t("署名なし", "unsigned").to_string(),
+            },
+        ),
+        (
             t("消去実施者", "Performed by"),
             html::value_text(&c.performed_by["name"]),
         ),
@@ -270,17 +300,10 @@ fn rows(c: &Certificate, lang: Lang) -> Vec<(&'static str, String)> {
             when_of(&c.execution["executed_at"]),
         ),
         (
-            t("結果", "Result"),
-            if c.complete {
-                t("全件消去済", "all items erased").to_string()
-            } else {
-                t(
-                    "一部未完了 (再実行で再開できます)",
-                    "partial (run execute again to resume)",
-                )
-                .to_string()
-            },
+            t("実施日時 (実時刻)", "Executed at (real time)"),
+            when_of(&c.execution["executed_at_real"]),
         ),
+        (t("結果", "Result"), result_text(c, lang)),
         (
             t(
                 "実施の監査記録 (SEQ:HASH)",
@@ -289,6 +312,53 @@ fn rows(c: &Certificate, lang: Lang) -> Vec<(&'static str, String)> {
             audit(&c.execution["audit"]),
         ),
     ]
+}
+
+/// The rehearsal notice, when the clock was replaced for any step.
+fn rehearsal_notice(c: &Certificate, lang: Lang) -> Option<String> {
+    if c.clock["overridden"] != true {
+        return None;
+    }
+    let real = html::value_text(&c.clock["issued_at_real"]);
+    Some(match lang {
+        Lang::Ja => format!("リハーサル: この証明書の記録には KURA_NOW で置き換えた時計が使われています (発行の実時刻 {real})。本番の消去証明書としては使えません。"),
+        Lang::En => format!("Rehearsal: the clock was replaced by KURA_NOW for this record (issued at real time {real}). Not valid as a certificate."),
+    })
+}
+
+/// The verdict: all erased only when every item is; otherwise exactly what
+/// is not.
+fn result_text(c: &Certificate, lang: Lang) -> String {
+    if c.complete {
+        return lang.pick("全件消去済", "all items erased").to_string();
+    }
+    let mut parts = Vec::new();
+    if c.findings > 0 {
+        parts.push(match lang {
+            Lang::Ja => format!(
+                "{} 件は依頼時の状態と異なるため消去していません (完全性の指摘)",
+                c.findings
+            ),
+            Lang::En => format!(
+                "{} item(s) not erased: not what was requested (integrity finding)",
+                c.findings
+            ),
+        });
+    }
+    if c.outstanding > 0 {
+        parts.push(match lang {
+            Lang::Ja => format!(
+                "{} 件は未消去 (保存先の接続後に再実行で再開できます)",
+                c.outstanding
+            ),
+            Lang::En => format!(
+                "{} item(s) not erased yet (run execute again once connected)",
+                c.outstanding
+            ),
+        });
+    }
+    let head = lang.pick("未完了: ", "not complete: ");
+    format!("{head}{}", parts.join(lang.pick("、", "; ")))
 }
 
 /// The Japanese wording of the sanitization texts (the JSON keeps English).
@@ -302,7 +372,7 @@ fn localized(c: &Certificate, lang: Lang, key: &str) -> String {
         ("crypto-erase", "technique") => "列挙した秘密鍵 (age identity) の全複製をゼロで上書き・読み戻し確認・削除し、不存在を確認。この鍵のみで暗号化されたデータは復号不能".into(),
         ("destroy", "technique") => "記録媒体の物理的破壊 (立会者の面前で実施し、実施者の申告により記録)".into(),
         ("destroy", "verification") => "立会者による確認".into(),
-        (_, "verification") => "全件: 上書きした全バイトがゼロであることを読み戻して確認し、全ファイルの不存在を確認".into(),
+        (_, "verification") => "消去前: 各ファイルの識別子・サイズ・SHA-256 が依頼時の記録と一致することを確認。消去後: 上書きした全バイトがゼロであることを読み戻して確認し、全ファイルの不存在を確認".into(),
         ("overwrite", "note") => "磁気媒体 (USB外付けHDD) に対する Clear。代替処理されたセクタ、SSDの予備領域、コピーオンライト領域には及ばない。".into(),
         ("crypto-erase", "note") => "鍵の全複製が依頼に列挙されている場合に限り有効。".into(),
         _ => html::value_text(&c.sanitization[key]),
@@ -355,6 +425,9 @@ pub fn render_markdown(c: &Certificate, lang: Lang) -> String {
             "Certificate of Sanitization (erasure report)"
         )
     );
+    if let Some(notice) = rehearsal_notice(c, lang) {
+        out.push_str(&format!("> **{notice}**\n\n"));
+    }
     out.push_str(&format!("| {} | |\n|---|---|\n", t("項目", "Field")));
     for (k, v) in rows(c, lang) {
         out.push_str(&format!("| {k} | {} |\n", v.replace('|', "\\|")));
@@ -402,6 +475,12 @@ pub fn render_markdown(c: &Certificate, lang: Lang) -> String {
 pub fn render_html(c: &Certificate, lang: Lang) -> String {
     let t = |ja: &'static str, en: &'static str| lang.pick(ja, en);
     let mut body = String::new();
+    if let Some(notice) = rehearsal_notice(c, lang) {
+        body.push_str(&format!(
+            "<p class=\"rehearsal\">{}</p>\n",
+            html::escape(&notice)
+        ));
+    }
     body.push_str("<table class=\"fields\">\n");
     for (k, v) in rows(c, lang) {
         body.push_str(&format!(
@@ -466,6 +545,7 @@ table.items th:nth-child(1) {{ width: 6mm; }}
 table.items tr {{ page-break-inside: avoid; }}
 table.sign td {{ height: 18mm; }}
 p.certify {{ margin: 6mm 0 3mm; }}
+p.rehearsal {{ border: 0.6mm solid #000; padding: 2mm; font-weight: bold; }}
 @media print {{ h2 {{ page-break-after: avoid; }} }}
 </style>
 </head>

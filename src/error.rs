@@ -244,6 +244,20 @@ pub enum Error {
         /// English.
         en: String,
     },
+    /// An integrity finding (exit 1), said in both languages.
+    FindingSaid {
+        /// 日本語.
+        ja: String,
+        /// English.
+        en: String,
+    },
+    /// An operational failure (exit 3), said in both languages.
+    FailedSaid {
+        /// 日本語.
+        ja: String,
+        /// English.
+        en: String,
+    },
     /// A refusal by rule that has no variant of its own.
     Refused(String),
     /// An integrity finding: a checksum, a signature, or a structure is wrong.
@@ -308,6 +322,22 @@ impl Error {
         }
     }
 
+    /// An integrity finding (exit 1), in Japanese and English.
+    pub fn finding(ja: impl Into<String>, en: impl Into<String>) -> Error {
+        Error::FindingSaid {
+            ja: ja.into(),
+            en: en.into(),
+        }
+    }
+
+    /// An operational failure (exit 3), in Japanese and English.
+    pub fn failed(ja: impl Into<String>, en: impl Into<String>) -> Error {
+        Error::FailedSaid {
+            ja: ja.into(),
+            en: en.into(),
+        }
+    }
+
     /// Shorthand for an I/O error on a path.
     pub fn io(action: Action, path: impl AsRef<Path>, source: io::Error) -> Error {
         Error::Io {
@@ -320,7 +350,9 @@ impl Error {
     /// The exit code of this error: the only place where that mapping is made.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Error::Integrity { .. } | Error::AuditCorrupt { .. } => ExitCode::Integrity,
+            Error::Integrity { .. } | Error::AuditCorrupt { .. } | Error::FindingSaid { .. } => {
+                ExitCode::Integrity
+            }
             Error::Policy { .. }
             | Error::PolicyUnreadable { .. }
             | Error::Usage(_)
@@ -343,6 +375,7 @@ impl Error {
             | Error::BadVolumeMarker { .. }
             | Error::AuditBusy { .. }
             | Error::AuditUnavailable { .. }
+            | Error::FailedSaid { .. }
             | Error::PartialFailure { .. } => ExitCode::Operational,
             Error::OperatorNotAuthorised { .. }
             | Error::UnregisteredVolume { .. }
@@ -624,7 +657,10 @@ impl Error {
                     format!("the snapshot has no archive \"{name}\" (it has: {known})")
                 }
             }
-            Error::RefusedSaid { ja: j, en } | Error::UsageSaid { ja: j, en } => {
+            Error::RefusedSaid { ja: j, en }
+            | Error::UsageSaid { ja: j, en }
+            | Error::FindingSaid { ja: j, en }
+            | Error::FailedSaid { ja: j, en } => {
                 lang.pick(j, en).clone()
             }
             Error::Refused(m) => m.clone(),

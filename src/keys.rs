@@ -11,7 +11,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use age::secrecy::{ExposeSecret, SecretString};
@@ -329,6 +329,79 @@ pub fn load_signing_key(secret_path: &Path, public_path: &Path) -> Result<Signin
     Ok(SigningKey { secret, public })
 }
 
+/// Loads an approver's minisign secret key (unencrypted, or protected by a
+/// password as stock `minisign -G` makes it, asked through `passphrase`) and
+/// checks that it is the half of `public`, the key the policy registers.
+pub fn load_approver_key(
+    secret_path: &Path,
+    public: &minisign::PublicKey,
+    passphrase: PassphraseSource,
+) -> Result<SigningKey> {
+    use ct_codecs::{Base64, Decoder};
+    let not_a_key = || key_error(secret_path, "not a minisign secret key");
+    let text = String::from_utf8(read_small(secret_path)?).map_err(|_| not_a_key())?;
+    let encoded = text.lines().nth(1).ok_or_else(not_a_key)?.trim();
+    let raw = Base64::decode_to_vec(encoded, None).map_err(|_| not_a_key())?;
+    if raw.len() != 158 || &raw[0..2] != b"Ed" {
+        return Err(not_a_key());
+    }
+    let secret = if raw[2..4] == [0, 0] {
+        minisign::SecretKey::from_bytes(&raw).map_err(|_| not_a_key())?
+    } else {
+        let password =
+            passphrase(&format!("password of {}", secret_path.display())).ok_or_else(|| {
+                key_error(
+                    secret_path,
+                    "is password-protected; give its password (KURA_PASSPHRASE or the terminal)",
+                )
+            })?;
+        let sk_box = minisign::SecretKeyBox::from_string(&text).map_err(|_| not_a_key())?;
+        minisign::SecretKey::from_box(sk_box, Some(password.expose_secret().to_string()))
+            .map_err(|_| key_error(secret_path, "wrong password for this key"))?
+    };
+    let derived = minisign::PublicKey::from_secret_key(&secret).map_err(|_| not_a_key())?;
+    if derived.to_bytes() != public.to_bytes() {
+        return Err(Error::refused(
+            format!(
+                "{} は登録された承認者の公開鍵 ({}) と対になる秘密鍵ではありません",
+                secret_path.display(),
+                key_id(public)
+            ),
+            format!(
+                "{} is not the secret half of the registered approver's key {}",
+                secret_path.display(),
+                key_id(public)
+            ),
+        ));
+    }
+    Ok(SigningKey {
+        secret,
+        public: public.clone(),
+    })
+}
+
+/// Verifies a minisign signature (the text of a `.minisig`) over `text`.
+pub fn verify_text(public: &minisign::PublicKey, text: &str, signature: &str) -> Result<String> {
+    let bad = |detail: String| Error::Integrity {
+        path: PathBuf::from("signature"),
+        detail,
+    };
+    let signature = minisign::SignatureBox::from_string(signature)
+        .map_err(|_| bad("not a minisign signature".into()))?;
+    minisign::verify(
+        public,
+        &signature,
+        io::Cursor::new(text.as_bytes()),
+        true,
+        false,
+        false,
+    )
+    .map_err(|e| bad(format!("signature does not verify: {e}")))?;
+    signature
+        .trusted_comment()
+        .map_err(|_| bad("signature has no trusted comment".into()))
+}
+
 /// Loads a minisign public key file.
 pub fn load_public_key(path: &Path) -> Result<minisign::PublicKey> {
     let text = String::from_utf8(read_small(path)?)
@@ -354,6 +427,22 @@ impl SigningKey {
     /// The public half.
     pub fn public_key(&self) -> &minisign::PublicKey {
         &self.public
+    }
+
+    /// Signs a text; returns the `.minisig` text.
+    pub fn sign_text(&self, text: &str, trusted_comment: &str) -> Result<String> {
+        minisign::sign(
+            Some(&self.public),
+            &self.secret,
+            io::Cursor::new(text.as_bytes()),
+            Some(trusted_comment),
+            Some("signed by kura"),
+        )
+        .map(|s| s.into_string())
+        .map_err(|e| Error::Key {
+            path: PathBuf::from("signature"),
+            detail: e.to_string(),
+        })
     }
 
     /// Signs `data` into `sig_out` (the `.minisig` format), with a trusted comment.

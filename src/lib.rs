@@ -42,6 +42,7 @@ pub mod html;
 pub mod i18n;
 pub mod keys;
 pub mod media;
+pub mod names;
 pub mod policy;
 pub mod progress;
 pub mod report;

@@ -63,11 +63,23 @@ pub struct Policy {
 }
 
 /// The `[erasure]` table.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ErasureRules {
     /// Whether the person who requested an erasure may also approve it.
     pub allow_self_approval: bool,
+    /// Approvers whose approvals must be signed with their key.
+    pub approvers: Vec<Approver>,
+}
+
+/// A registered approver.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Approver {
+    /// 氏名.
+    pub name: String,
+    /// Their minisign public key.
+    pub public_key: PathBuf,
 }
 
 /// The `[site]` table.
@@ -638,7 +650,18 @@ impl Policy {
                     path: resolve(dir, &d.path),
                 })
                 .collect(),
-            erasure: raw.erasure,
+            erasure: ErasureRules {
+                approvers: raw
+                    .erasure
+                    .approvers
+                    .iter()
+                    .map(|a| Approver {
+                        name: a.name.clone(),
+                        public_key: dir.join(&a.public_key),
+                    })
+                    .collect(),
+                ..raw.erasure.clone()
+            },
         })
     }
 

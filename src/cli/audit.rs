@@ -52,8 +52,14 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
                 .map(|c| Checkpoint::parse(c, "--checkpoint"))
                 .collect::<Result<Vec<_>, _>>()?;
             let log = AuditLog::open_existing(db, ctx.clock)?;
-            let (recorded, problems) = audit::recorded_checkpoints(&policy)?;
+            let (recorded, mut problems) = audit::recorded_checkpoints(&policy)?;
             given.extend(recorded);
+            // The erasure records beside the events must say what the chain says.
+            problems.extend(
+                kura::erasure::reconcile(&log)?
+                    .into_iter()
+                    .map(|p| format!("erasure record {p}")),
+            );
             let report = log.verify(&given)?;
             let ok = report.ok() && problems.is_empty();
             if ctx.json {

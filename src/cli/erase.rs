@@ -51,6 +51,9 @@ Examples:
         /// Who approved it (the city's 業務主任)
         #[arg(long)]
         approver: String,
+        /// The approver's minisign secret key (needed where [erasure].approvers lists keys)
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
     },
     /// Record the rejection of a request
     Reject {
@@ -108,32 +111,31 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
                 planned,
                 reason,
             };
-            let req = ctx.audited_as(
-                &policy,
-                "erase.request",
-                "new",
-                |s| {
-                    erasure::request(&s.log, &policy, &ctx.clock, &s.operator, &new, &|p| {
-                        ctx.passphrase(p)
-                    })
-                },
-                describe,
-            )?;
+            let req = request(ctx, &policy, "new", &new, &|p| ctx.passphrase(p))?;
             print_request(ctx, &req);
             Ok(ExitCode::Ok)
         }
-        Command::Approve { request, approver } => {
+        Command::Approve {
+            request,
+            approver,
+            key,
+        } => {
+            let passphrase = |p: &str| ctx.passphrase(p);
             let req = ctx.audited(
                 &policy,
                 "erase.approve",
                 &request,
-                |s| erasure::approve(&s.log, &policy, &ctx.clock, &request, &approver),
-                |r| {
-                    (
-                        Outcome::Ok,
-                        serde_json::json!({ "approved_by": r.approved_by }),
-                    )
+                |s| {
+                    let key = key.as_deref().map(|k| erasure::ApprovalKey {
+                        secret_key: k,
+                        passphrase: &passphrase,
+                    });
+                    let r =
+                        erasure::approve(&mut s.log, &s.actor, &policy, &request, &approver, key)?;
+                    s.closed = true;
+                    Ok(r)
                 },
+                |_| (Outcome::Ok, serde_json::json!({})),
             )?;
             print_request(ctx, &req);
             Ok(ExitCode::Ok)
@@ -147,54 +149,37 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
                 &policy,
                 "erase.reject",
                 &request,
-                |s| erasure::reject(&s.log, &ctx.clock, &request, &approver, &reason),
-                |r| {
-                    (
-                        Outcome::Ok,
-                        serde_json::json!({ "rejected_by": r.approved_by, "reason": r.note }),
-                    )
+                |s| {
+                    let r = erasure::reject(&mut s.log, &s.actor, &request, &approver, &reason)?;
+                    s.closed = true;
+                    Ok(r)
                 },
+                |_| (Outcome::Ok, serde_json::json!({})),
             )?;
             print_request(ctx, &req);
             Ok(ExitCode::Ok)
         }
         Command::Execute { request, witness } => {
-            let req = ctx.audited(
+            let run = ctx.audited(
                 &policy,
                 "erase.execute",
                 &request,
                 |s| {
-                    erasure::execute(
-                        &s.log,
+                    let run = erasure::execute(
+                        &mut s.log,
+                        &s.actor,
+                        &policy,
                         &ctx.clock,
                         &request,
-                        &s.operator,
                         witness.as_deref(),
-                    )
+                    )?;
+                    s.closed = true;
+                    Ok(run)
                 },
-                |r| {
-                    let (_, _, details) = describe(r);
-                    let outcome = if r.status == "executed" {
-                        Outcome::Ok
-                    } else {
-                        Outcome::Failed
-                    };
-                    (outcome, details)
-                },
+                |_| (Outcome::Ok, serde_json::json!({})),
             )?;
-            print_request(ctx, &req);
-            if req.status == "executed" {
-                Ok(ExitCode::Ok)
-            } else {
-                ctx.conclude(Some(Error::Integrity {
-                    path: policy.audit_database.clone(),
-                    detail: format!(
-                        "request {} is partial: {} item(s) not erased; see `kura erase list` and run execute again",
-                        req.id,
-                        req.items.iter().filter(|i| i.status == "failed").count()
-                    ),
-                }))
-            }
+            print_request(ctx, &run.request);
+            ctx.conclude(run.error())
         }
         Command::Certificate {
             request,
@@ -202,7 +187,7 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
             out,
         } => {
             let log = AuditLog::open_existing(&policy.audit_database, ctx.clock)?;
-            let cert = certificate::build(&log, &policy, &request)?;
+            let cert = certificate::build(&log, &policy, &ctx.clock, &request)?;
             let text = match format.as_str() {
                 "json" => serde_json::to_string_pretty(&cert).unwrap_or_default() + "\n",
                 "md" => certificate::render_markdown(&cert, ctx.document_lang),
@@ -238,15 +223,16 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
         }
         Command::List => {
             let log = AuditLog::open_existing(&policy.audit_database, ctx.clock)?;
-            let all = erasure::list(&log)?;
+            let (all, problems) = erasure::list(&log)?;
+            let all: Vec<&Request> = all.iter().map(|e| &e.request).collect();
             if ctx.json {
-                ctx.print_json(&serde_json::json!({ "requests": all }));
+                ctx.print_json(&serde_json::json!({ "requests": all, "problems": problems }));
             } else if all.is_empty() {
                 println!("{}", ctx.t("消去依頼はありません", "no erasure requests"));
             } else {
                 for r in &all {
                     println!(
-                        "{}  {:<9} {:<12} {} {}  {} {}  {}",
+                        "{}  {:<10} {:<12} {} {}  {} {}  {}",
                         r.id,
                         r.status,
                         r.method,
@@ -258,30 +244,42 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
                     );
                 }
             }
-            Ok(ExitCode::Ok)
+            ctx.conclude(problems.first().map(|_| {
+                Error::finding(
+                    format!(
+                        "消去記録の表が監査ログと一致しません ({} 件): {}",
+                        problems.len(),
+                        problems.join("; ")
+                    ),
+                    format!(
+                        "the erasure tables disagree with the audit chain ({}): {}",
+                        problems.len(),
+                        problems.join("; ")
+                    ),
+                )
+            }))
         }
     }
 }
 
-/// The audit record of a request: ids, counts and hashes.
-pub fn describe(r: &Request) -> (Outcome, Option<String>, serde_json::Value) {
-    let items: Vec<_> = r
-        .items
-        .iter()
-        .map(|i| {
-            serde_json::json!({
-                "n": i.n, "kind": i.kind, "target": i.target, "destination": i.destination,
-                "size": i.size, "sha256": i.sha256, "status": i.status,
-            })
-        })
-        .collect();
-    (
-        Outcome::Ok,
-        Some(r.id.clone()),
-        serde_json::json!({
-            "request": r.id, "status": r.status, "method": r.method, "planned": r.planned,
-            "items": items, "bytes": r.bytes(),
-        }),
+/// Creates a request as an audited command (also used by `kura prune`).
+pub fn request(
+    ctx: &Ctx,
+    policy: &kura::policy::Policy,
+    target: &str,
+    new: &NewRequest,
+    passphrase: kura::keys::PassphraseSource,
+) -> Result<Request, Error> {
+    ctx.audited(
+        policy,
+        "erase.request",
+        target,
+        |s| {
+            let r = erasure::request(&mut s.log, &s.actor, policy, &ctx.clock, new, passphrase)?;
+            s.closed = true;
+            Ok(r)
+        },
+        |_| (Outcome::Ok, serde_json::json!({})),
     )
 }
 

@@ -128,6 +128,9 @@ pub struct Session {
     log: AuditLog,
     actor: Actor,
     operator: String,
+    /// Set when the work appended its own closing event (an erasure step,
+    /// whose record is that event, written with its tables).
+    closed: bool,
 }
 
 /// What every command gets: global options resolved once.
@@ -212,8 +215,12 @@ impl Ctx {
             log,
             actor,
             operator,
+            closed: false,
         };
         let result = work(&mut session);
+        if session.closed && result.is_ok() {
+            return result;
+        }
         let (outcome, final_target, details) = match &result {
             Ok(value) => describe(value),
             Err(e) => (

@@ -74,13 +74,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
             policy.retention.keep_monthly, policy.retention.keep_yearly
         ),
     };
-    let req = ctx.audited_as(
-        &policy,
-        "erase.request",
-        "prune",
-        |s| erasure::request(&s.log, &policy, &ctx.clock, &s.operator, &new, &|_| None),
-        super::erase::describe,
-    )?;
+    let req = super::erase::request(ctx, &policy, "prune", &new, &|_| None)?;
     if ctx.json {
         ctx.print_json(&serde_json::json!({
             "id": req.id, "dry_run": false, "decisions": decisions, "request": req,

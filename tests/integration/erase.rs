@@ -7,10 +7,10 @@ use predicates::prelude::*;
 
 use crate::util::{have_tool, sh, Site, OPERATOR};
 
-const APPROVER: &str = "札幌 花子";
+pub(crate) const APPROVER: &str = "札幌 花子";
 
 /// Monthly snapshots from November 2023 to April 2024 (six), keep_monthly = 3.
-fn site_with_six_months() -> (Site, Vec<String>) {
+pub(crate) fn site_with_six_months() -> (Site, Vec<String>) {
     let site = Site::new();
     // Two disks: every erasure must reach every copy.
     let policy = site.with_second_destination(&site.policy_text(&[&site.volume]))
@@ -36,14 +36,15 @@ fn site_with_six_months() -> (Site, Vec<String>) {
     (site, ids)
 }
 
-fn at(site: &Site, now: &str) -> assert_cmd::Command {
+pub(crate) fn at(site: &Site, now: &str) -> assert_cmd::Command {
     let mut c = site.kura();
     c.env("KURA_NOW", now).args(["--operator", OPERATOR]);
     c
 }
 
 /// `kura prune` on 20 April 2024, approved by the 業務主任: the request id.
-fn pruned_and_approved(site: &Site) -> String {
+/// `kura prune` on 20 April 2024: the request id.
+pub(crate) fn pruned(site: &Site) -> String {
     let out = at(site, "2024-04-20T00:00:00Z")
         .args(["--json", "prune"])
         .assert()
@@ -51,7 +52,11 @@ fn pruned_and_approved(site: &Site) -> String {
         .get_output()
         .stdout
         .clone();
-    let id = json(&out)["id"].as_str().unwrap().to_string();
+    json(&out)["id"].as_str().unwrap().to_string()
+}
+
+pub(crate) fn pruned_and_approved(site: &Site) -> String {
+    let id = pruned(site);
     at(site, "2024-04-20T00:00:00Z")
         .args(["erase", "approve", &id, "--approver", APPROVER])
         .assert()
@@ -59,7 +64,7 @@ fn pruned_and_approved(site: &Site) -> String {
     id
 }
 
-fn json(out: &[u8]) -> serde_json::Value {
+pub(crate) fn json(out: &[u8]) -> serde_json::Value {
     serde_json::from_slice(out).unwrap()
 }
 
@@ -360,7 +365,7 @@ fn destroy_needs_a_witness_and_planned_dates_are_respected() {
 }
 
 #[test]
-fn a_failure_half_way_is_recorded_precisely_and_can_be_resumed() {
+fn a_file_swapped_for_a_link_is_a_finding_and_nothing_is_erased_through_it() {
     let (site, ids) = site_with_six_months();
     let id = pruned_and_approved(&site);
     // Someone replaced one file with a link: kura must not erase through it.
@@ -384,29 +389,55 @@ fn a_failure_half_way_is_recorded_precisely_and_can_be_resumed() {
         .stdout
         .clone();
     let req = &json(&out)["request"];
-    assert_eq!(req["status"], "partial");
-    let failed: Vec<_> = req["items"]
+    assert_eq!(req["status"], "incomplete", "settled, but not all erased");
+    let odd_items: Vec<_> = req["items"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|i| i["status"] == "failed")
+        .filter(|i| i["status"] != "erased")
         .collect();
-    assert_eq!(failed.len(), 1);
-    assert!(failed[0]["detail"].as_str().unwrap().contains("link"));
+    assert_eq!(odd_items.len(), 1);
+    assert_eq!(odd_items[0]["status"], "linked");
     assert_eq!(
         fs::read(&target).unwrap(),
         b"unrelated",
         "nothing erased through the link"
     );
-    // Fix it, resume: done.
+    // Removing the link does not make the item erased: kura did not erase
+    // it, so the certificate never says so.
     fs::remove_file(&odd).unwrap();
-    at(&site, "2024-04-20T00:00:00Z")
-        .args(["erase", "execute", &id])
+    let out = at(&site, "2024-04-20T00:00:00Z")
+        .args(["--json", "erase", "execute", &id])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let item = json(&out)["request"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["path"] == odd.display().to_string().as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(item["status"], "missing");
+    site.kura()
+        .args([
+            "--json",
+            "erase",
+            "certificate",
+            &id,
+            "--format",
+            "json",
+            "--out",
+            "c.json",
+        ])
         .assert()
         .success();
-    let mut left = Site::snapshot_entries(&site.dest());
-    left.sort();
-    assert_eq!(left, ids[3..].to_vec());
+    let c: serde_json::Value =
+        serde_json::from_slice(&fs::read(site.root.join("c.json")).unwrap()).unwrap();
+    assert_eq!(c["complete"], false);
+    assert_eq!(c["findings"], 1);
 }
 
 #[test]

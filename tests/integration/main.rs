@@ -9,6 +9,7 @@ mod check;
 mod contract_year;
 mod demo;
 mod erase;
+mod erase_truth;
 mod faults;
 mod garbage;
 mod handover;

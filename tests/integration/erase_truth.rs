@@ -1,0 +1,447 @@
+//! Erasure records that cannot lie (issue 13, observations 1–7): tried with
+//! the disk unplugged, with rows forged in the database, with decoys, links
+//! and other names for what must stay, and with approvers typed freely.
+
+use std::fs;
+use std::path::Path;
+
+use predicates::prelude::*;
+
+use crate::erase::{at, json, pruned, pruned_and_approved, site_with_six_months, APPROVER};
+use crate::util::{Site, OPERATOR};
+
+const DAY: &str = "2024-04-20T00:00:00Z";
+
+fn certificate(site: &Site, id: &str) -> serde_json::Value {
+    site.kura()
+        .args([
+            "erase",
+            "certificate",
+            id,
+            "--format",
+            "json",
+            "--out",
+            "c.json",
+        ])
+        .assert()
+        .success();
+    json(&fs::read(site.root.join("c.json")).unwrap())
+}
+
+fn execute(site: &Site, id: &str, code: i32) -> serde_json::Value {
+    let out = at(site, DAY)
+        .args(["--json", "erase", "execute", id])
+        .assert()
+        .code(code)
+        .get_output()
+        .stdout
+        .clone();
+    json(&out)["request"].clone()
+}
+
+fn items_on<'a>(req: &'a serde_json::Value, dest: &str) -> Vec<&'a serde_json::Value> {
+    req["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["destination"] == dest)
+        .collect()
+}
+
+/// Observation 1.
+#[test]
+fn erase_with_hdd1_unplugged_leaves_items_pending() {
+    let (site, ids) = site_with_six_months();
+    let id = pruned_and_approved(&site);
+    let usb = site.root.join("usb");
+    let away = site.root.join("usb-in-the-drawer");
+    fs::rename(&usb, &away).unwrap();
+
+    let req = execute(&site, &id, 3);
+    assert_eq!(req["status"], "partial");
+    let hdd1 = items_on(&req, "hdd1");
+    assert!(!hdd1.is_empty());
+    for i in &hdd1 {
+        assert_eq!(i["status"], "pending", "{i}");
+        assert!(
+            i["detail"].as_str().unwrap().contains("not connected"),
+            "{i}"
+        );
+    }
+    assert!(items_on(&req, "hdd2")
+        .iter()
+        .all(|i| i["status"] == "erased"));
+    let c = certificate(&site, &id);
+    assert_eq!(c["complete"], false);
+    assert!(c["outstanding"].as_u64().unwrap() >= hdd1.len() as u64);
+    site.kura()
+        .args([
+            "--lang",
+            "ja",
+            "erase",
+            "certificate",
+            &id,
+            "--format",
+            "md",
+            "--out",
+            "c.md",
+        ])
+        .assert()
+        .success();
+    let md = fs::read_to_string(site.root.join("c.md")).unwrap();
+    assert!(!md.contains("全件消去済"), "{md}");
+    assert!(md.contains("未完了"), "{md}");
+
+    // The wrong disk in the slot: still pending, and that disk is untouched.
+    fs::create_dir_all(&usb).unwrap();
+    kura::media::register(&usb.join("kura"), "other", OPERATOR, chrono::Utc::now()).unwrap();
+    let req = execute(&site, &id, 3);
+    for i in items_on(&req, "hdd1") {
+        assert_eq!(i["status"], "pending");
+        assert!(
+            i["detail"]
+                .as_str()
+                .unwrap()
+                .contains("not the requested volume"),
+            "{i}"
+        );
+    }
+    fs::remove_dir_all(&usb).unwrap();
+
+    // Plugged back in: the copies were there all along, and now go.
+    fs::rename(&away, &usb).unwrap();
+    for old in &ids[..3] {
+        assert!(site.dest().join("snapshots").join(old).is_dir());
+    }
+    let req = execute(&site, &id, 0);
+    assert_eq!(req["status"], "executed");
+    let mut left = Site::snapshot_entries(&site.dest());
+    left.sort();
+    assert_eq!(left, ids[3..].to_vec());
+    assert_eq!(certificate(&site, &id)["complete"], true);
+}
+
+fn database(site: &Site) -> rusqlite::Connection {
+    rusqlite::Connection::open(site.root.join("kura-audit.sqlite")).unwrap()
+}
+
+/// Observation 2.
+#[test]
+fn a_request_inserted_with_sqlite3_gets_no_certificate() {
+    let (site, _) = site_with_six_months();
+    let id = pruned_and_approved(&site);
+    execute(&site, &id, 0);
+    let db = database(&site);
+    db.execute_batch(
+        "INSERT INTO erasure_requests (id, created_at, requested_by, method, planned, reason,
+             details, request_sha256, status, approved_by, executed_by)
+         VALUES ('ER-2024-0099', '2024-04-20T00:00:00.000Z', '山田 太郎', 'overwrite',
+             '2024-04-20', 'forged', '{}', '', 'executed', '札幌 花子', '山田 太郎');
+         INSERT INTO erasure_items (request_id, n, kind, target, path, size, sha256, status)
+         VALUES ('ER-2024-0099', 1, 'file', '/srv/ledger.csv', '/srv/ledger.csv', 145199,
+             'aa', 'erased');",
+    )
+    .unwrap();
+    site.kura()
+        .args([
+            "erase",
+            "certificate",
+            "ER-2024-0099",
+            "--out",
+            "forged.html",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not in the audit chain"));
+    assert!(!site.root.join("forged.html").exists());
+    site.kura().args(["erase", "list"]).assert().code(1);
+    site.kura()
+        .args(["audit", "verify"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("ER-2024-0099"));
+
+    // Editing a real request's rows is caught the same way.
+    db.execute("DELETE FROM erasure_requests WHERE id = 'ER-2024-0099'", [])
+        .unwrap();
+    db.execute(
+        "DELETE FROM erasure_items WHERE request_id = 'ER-2024-0099'",
+        [],
+    )
+    .unwrap();
+    site.kura().args(["audit", "verify"]).assert().success();
+    db.execute(
+        "UPDATE erasure_requests SET approved_by = '市長' WHERE id = ?1",
+        [&id],
+    )
+    .unwrap();
+    site.kura()
+        .args(["erase", "certificate", &id])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("approved_by"));
+}
+
+/// Observation 3.
+#[test]
+fn an_archive_replaced_by_a_decoy_after_approval_is_not_erased_and_not_certified() {
+    let (site, ids) = site_with_six_months();
+    let id = pruned_and_approved(&site);
+    let archive = site
+        .dest()
+        .join("snapshots")
+        .join(&ids[0])
+        .join("master.tar.zst.age");
+    let recorded = fs::metadata(&archive).unwrap().len();
+    fs::write(&archive, b"decoy!").unwrap();
+
+    let req = execute(&site, &id, 1);
+    let item = req["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["path"] == archive.display().to_string().as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(item["status"], "mismatch");
+    assert_eq!(
+        fs::read(&archive).unwrap(),
+        b"decoy!",
+        "nothing written to it"
+    );
+    let c = certificate(&site, &id);
+    assert_eq!(c["complete"], false);
+    assert_eq!(c["findings"], 1);
+    let on_cert = c["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["n"] == item["n"])
+        .unwrap()
+        .clone();
+    assert_eq!(
+        on_cert["size"], recorded,
+        "the recorded size, not the decoy's"
+    );
+    assert_eq!(on_cert["status"], "mismatch");
+}
+
+/// Observation 4.
+#[test]
+fn the_newest_snapshot_and_the_audit_log_cannot_be_erased_by_naming_a_file() {
+    let (site, ids) = site_with_six_months();
+    let newest = site
+        .dest()
+        .join("snapshots")
+        .join(&ids[5])
+        .join("master.tar.zst.age");
+    let request = |file: &Path| {
+        let mut c = at(&site, DAY);
+        c.args([
+            "erase",
+            "request",
+            "--method",
+            "overwrite",
+            "--planned",
+            "2024-04-20",
+            "--reason",
+            "x",
+            "--file",
+        ])
+        .arg(file);
+        c
+    };
+    request(&newest)
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("retention"));
+    // Another name for the same archive is the same archive.
+    let other_name = site.root.join("looks-harmless.bin");
+    fs::hard_link(&newest, &other_name).unwrap();
+    request(&other_name)
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("retention"));
+    // An old snapshot goes only as a whole.
+    let old = site
+        .dest()
+        .join("snapshots")
+        .join(&ids[0])
+        .join("snapshot.json");
+    request(&old)
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("--snapshot"));
+    // The audit log itself, and identities through --file.
+    request(&site.root.join("kura-audit.sqlite"))
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("audit"));
+    request(&site.identity)
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("crypto-erase"));
+    // A file of its own is fine.
+    let stray = site.root.join("stray.csv");
+    fs::write(&stray, "x\n").unwrap();
+    request(&stray).assert().success();
+}
+
+/// Observation 5.
+#[cfg(unix)]
+#[test]
+fn a_snapshot_directory_swapped_for_a_link_erases_nothing_of_its_target() {
+    let (site, ids) = site_with_six_months();
+    let victim = site.root.join("victim");
+    fs::create_dir_all(&victim).unwrap();
+    let snap = |id: &str| site.dest().join("snapshots").join(id);
+    // Before the request: the link is a finding and nothing is requested.
+    for f in fs::read_dir(snap(&ids[0])).unwrap() {
+        let f = f.unwrap();
+        fs::copy(f.path(), victim.join(f.file_name())).unwrap();
+    }
+    let parked = site.root.join("parked");
+    fs::rename(snap(&ids[0]), &parked).unwrap();
+    std::os::unix::fs::symlink(&victim, snap(&ids[0])).unwrap();
+    at(&site, DAY)
+        .args(["prune"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("link"));
+    fs::remove_file(snap(&ids[0])).unwrap();
+    fs::rename(&parked, snap(&ids[0])).unwrap();
+
+    // After approval: the swap is found at execution; the target keeps its files.
+    let id = pruned_and_approved(&site);
+    fs::rename(snap(&ids[1]), &parked).unwrap();
+    for f in fs::read_dir(&parked).unwrap() {
+        let f = f.unwrap();
+        fs::copy(f.path(), victim.join(f.file_name())).unwrap();
+    }
+    let before = crate::util::tree(&victim);
+    std::os::unix::fs::symlink(&victim, snap(&ids[1])).unwrap();
+    let req = execute(&site, &id, 1);
+    let linked: Vec<_> = items_on(&req, "hdd1")
+        .into_iter()
+        .filter(|i| i["target"] == ids[1].as_str())
+        .collect();
+    assert!(!linked.is_empty());
+    assert!(linked.iter().all(|i| i["status"] == "linked"), "{linked:?}");
+    assert_eq!(
+        crate::util::tree(&victim),
+        before,
+        "the link's target is untouched"
+    );
+    assert!(
+        snap(&ids[1]).is_symlink(),
+        "the link itself is left for inspection"
+    );
+}
+
+/// Observation 6: names as people type them.
+#[test]
+fn self_approval_is_refused_however_the_name_is_spaced() {
+    let (site, _) = site_with_six_months();
+    let id = pruned(&site);
+    for spelling in ["山田　太郎", " 山田  太郎 ", "山田\t太郎"] {
+        at(&site, DAY)
+            .args(["erase", "approve", &id, "--approver", spelling])
+            .assert()
+            .code(4)
+            .stderr(predicate::str::contains("cannot approve"));
+    }
+}
+
+fn approver_keys(site: &Site) -> std::path::PathBuf {
+    let keys = site.root.join("approver");
+    fs::create_dir_all(&keys).unwrap();
+    kura::keys::generate_signing_keypair(&keys.join("hanako.key"), &keys.join("hanako.pub"))
+        .unwrap();
+    kura::keys::generate_signing_keypair(&keys.join("other.key"), &keys.join("other.pub")).unwrap();
+    keys
+}
+
+fn with_approvers(site: &Site) {
+    let policy = fs::read_to_string(site.policy_path()).unwrap().replace(
+        "[encryption]",
+        &format!(
+            "[erasure]\napprovers = [{{ name = \"{APPROVER}\", public_key = \"approver/hanako.pub\" }}]\n\n[encryption]"
+        ),
+    );
+    site.write_policy(&policy);
+}
+
+/// Observation 6: where approvers are registered, an approval is signed.
+#[test]
+fn approvals_must_be_signed_by_the_registered_approver() {
+    let (site, ids) = site_with_six_months();
+    let keys = approver_keys(&site);
+    let id = pruned(&site);
+    with_approvers(&site);
+    let approve = |who: &str, key: Option<&str>| {
+        let mut c = at(&site, DAY);
+        c.args(["erase", "approve", &id, "--approver", who]);
+        if let Some(k) = key {
+            c.arg("--key").arg(keys.join(k));
+        }
+        c
+    };
+    approve("市役所 誰か", None)
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains(APPROVER));
+    approve(APPROVER, None)
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("--key"));
+    approve(APPROVER, Some("other.key")).assert().code(4);
+    approve("札幌　花子", Some("hanako.key")).assert().success();
+    let req = execute(&site, &id, 0);
+    assert_eq!(req["status"], "executed");
+    let c = certificate(&site, &id);
+    let key_id =
+        kura::keys::key_id(&kura::keys::load_public_key(&keys.join("hanako.pub")).unwrap());
+    assert_eq!(c["approval"]["key_id"], key_id.as_str());
+    assert_eq!(c["approval"]["approved_by"], APPROVER);
+    assert!(Site::snapshot_entries(&site.dest()).len() == ids.len() - 3);
+}
+
+/// Observation 6: an approval made before keys were required does not count.
+#[test]
+fn an_unsigned_approval_does_not_execute_once_approvers_are_registered() {
+    let (site, ids) = site_with_six_months();
+    approver_keys(&site);
+    let id = pruned_and_approved(&site);
+    with_approvers(&site);
+    at(&site, DAY)
+        .args(["erase", "execute", &id])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("signature"));
+    assert_eq!(Site::snapshot_entries(&site.dest()).len(), ids.len());
+}
+
+/// Observation 7.
+#[test]
+fn a_planned_date_in_the_past_is_a_usage_error() {
+    let site = Site::new();
+    site.backup().assert().success();
+    let stray = site.root.join("stray.csv");
+    fs::write(&stray, "x\n").unwrap();
+    at(&site, "2024-02-10T00:00:00Z")
+        .args([
+            "erase",
+            "request",
+            "--method",
+            "overwrite",
+            "--planned",
+            "2024-02-09",
+            "--reason",
+            "x",
+            "--file",
+        ])
+        .arg(&stray)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("past"));
+}
