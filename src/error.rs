@@ -69,6 +69,17 @@ pub enum Error {
         operator: String,
         /// The policy file.
         policy: PathBuf,
+        /// The names the policy registers.
+        known: Vec<String>,
+    },
+    /// The operator is bound to another OS account than the one running kura.
+    OperatorWrongAccount {
+        /// The operator, as registered.
+        operator: String,
+        /// The OS account actually running kura.
+        os_user: String,
+        /// The OS account the policy binds the operator to.
+        expected: String,
     },
     /// An I/O operation on a named file failed.
     Io {
@@ -345,6 +356,7 @@ impl Error {
             | Error::AuditUnavailable { .. }
             | Error::PartialFailure { .. } => ExitCode::Operational,
             Error::OperatorNotAuthorised { .. }
+            | Error::OperatorWrongAccount { .. }
             | Error::UnregisteredVolume { .. }
             | Error::AlreadyRegistered { .. }
             | Error::WouldOverwrite { .. }
@@ -379,16 +391,45 @@ impl Error {
                     "this command needs the operator's name (--operator or KURA_OPERATOR)",
                 )
                 .to_string(),
-            Error::OperatorNotAuthorised { operator, policy } => {
+            Error::OperatorNotAuthorised {
+                operator,
+                policy,
+                known,
+            } => {
                 if ja {
+                    let known = known
+                        .iter()
+                        .map(|k| format!("「{k}」"))
+                        .collect::<Vec<_>>()
+                        .join("、");
                     format!(
-                        "作業者「{operator}」は {} の [access].operators に登録されていません",
+                        "作業者「{operator}」は {} の [access].operators に登録されていません (登録されている作業者: {known})",
                         policy.display()
                     )
                 } else {
+                    let known = known
+                        .iter()
+                        .map(|k| format!("\"{k}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ");
                     format!(
-                        "operator \"{operator}\" is not listed in [access].operators of {}",
+                        "operator \"{operator}\" is not listed in [access].operators of {} (registered: {known})",
                         policy.display()
+                    )
+                }
+            }
+            Error::OperatorWrongAccount {
+                operator,
+                os_user,
+                expected,
+            } => {
+                if ja {
+                    format!(
+                        "作業者「{operator}」は OS アカウント「{expected}」でのみ実行できます (実行中のアカウント: 「{os_user}」)"
+                    )
+                } else {
+                    format!(
+                        "operator \"{operator}\" may run kura only as OS user \"{expected}\", not as \"{os_user}\""
                     )
                 }
             }
@@ -644,6 +685,10 @@ impl Error {
             Error::OperatorMissing | Error::OperatorNotAuthorised { .. } => lang.pick(
                 "ポリシーの [access].operators に記載された氏名を --operator で指定してください",
                 "give a name listed in the policy's [access].operators with --operator",
+            ),
+            Error::OperatorWrongAccount { .. } => lang.pick(
+                "その作業者に割り当てられた OS アカウントでログオンして実行するか、ポリシーの [access].operators の os_user を正してください",
+                "log on as the OS account the policy binds this operator to, or correct os_user in [access].operators",
             ),
             Error::DestinationMissing { .. } => lang.pick(
                 "USB外付けHDDが接続されているか、ドライブ文字が正しいか確認してください",

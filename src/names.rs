@@ -61,7 +61,10 @@ mod tests {
     #[test]
     fn different_people_stay_different() {
         assert!(!same_person("山田 太郎", "山田 花子"));
-        assert!(!same_person("山田太郎", "山田 太郎"), "a space is part of a name");
+        assert!(
+            !same_person("山田太郎", "山田 太郎"),
+            "a space is part of a name"
+        );
         assert!(!same_person("yamada", "Yamada"), "case is kept");
     }
 }

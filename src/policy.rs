@@ -21,6 +21,13 @@ use toml::Spanned;
 use crate::error::{Error, Result};
 use crate::i18n::Lang;
 
+mod people;
+#[cfg(test)]
+mod tests;
+
+pub use people::Operator;
+use people::RawAccess;
+
 /// The source name reserved for the audit database's archive.
 pub const RESERVED_SOURCE_NAMES: &[&str] = &["audit"];
 
@@ -34,7 +41,7 @@ pub struct Policy {
     /// Where the work is done (履行場所).
     pub site: Site,
     /// People (and the scheduled task) allowed to run kura.
-    pub operators: Vec<String>,
+    pub operators: Vec<Operator>,
     /// One archive per source.
     pub sources: Vec<Source>,
     /// Where snapshots go.
@@ -253,12 +260,6 @@ struct RawSite {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawAccess {
-    operators: Spanned<Vec<Spanned<String>>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawSource {
     name: Spanned<String>,
     label: Option<String>,
@@ -465,25 +466,7 @@ impl Policy {
             ));
         }
 
-        let mut operators = Vec::new();
-        for op in raw.access.operators.get_ref() {
-            let name = non_empty(op, "access.operators")?;
-            if operators.contains(&name) {
-                return Err(t.error(
-                    op.span(),
-                    format!("作業者「{name}」が重複しています"),
-                    format!("operator \"{name}\" is listed twice"),
-                ));
-            }
-            operators.push(name);
-        }
-        if operators.is_empty() {
-            return Err(t.error(
-                raw.access.operators.span(),
-                "access.operators に少なくとも1名を記載してください".into(),
-                "access.operators must name at least one operator".into(),
-            ));
-        }
+        let operators = people::operators(t, &raw.access)?;
 
         if raw.sources.is_empty() {
             return Err(t.error(
@@ -703,22 +686,6 @@ impl Policy {
             }
         }
         Ok(())
-    }
-
-    /// Checks that `operator` may run kura under this policy.
-    pub fn authorise(&self, operator: Option<&str>) -> Result<String> {
-        let op = operator
-            .map(str::trim)
-            .filter(|o| !o.is_empty())
-            .ok_or(Error::OperatorMissing)?;
-        if self.operators.iter().any(|o| o == op) {
-            Ok(op.to_string())
-        } else {
-            Err(Error::OperatorNotAuthorised {
-                operator: op.to_string(),
-                policy: self.file.clone(),
-            })
-        }
     }
 
     /// The destination with this name.

@@ -37,7 +37,14 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
     println!(
         "  {}: {}",
         ctx.t("作業者", "operators"),
-        p.operators.join(", ")
+        p.operators
+            .iter()
+            .map(|o| match &o.os_user {
+                Some(u) => format!("{} (OS: {u})", o.name),
+                None => o.name.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     println!("  {}:", ctx.t("バックアップ対象", "sources"));
     for s in &p.sources {

@@ -1,0 +1,176 @@
+//! Policy validation that needs no file: names, tables, duplicates.
+
+use std::path::Path;
+
+use super::*;
+
+/// A minimal valid policy with `access` as its `[access]` table and `extra`
+/// appended.
+fn policy(access: &str, extra: &str) -> String {
+    format!(
+        r#"[site]
+name = "札幌市処理場管理事務所"
+system = "し尿くみ取り世帯管理システム"
+contract_start = 2023-10-01
+contract_end = 2024-03-31
+
+[access]
+{access}
+
+[[sources]]
+name = "master"
+paths = ["data/master"]
+
+[[destinations]]
+name = "hdd1"
+path = "usb/kura"
+
+[encryption]
+recipients = ["age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"]
+{extra}"#
+    )
+}
+
+fn parse(text: &str) -> Result<Policy> {
+    Policy::parse(text, Path::new("kura.toml"), Path::new("/site"), Lang::En)
+}
+
+fn error_text(text: &str) -> String {
+    let e = parse(text).expect_err("the policy must be refused");
+    assert_eq!(e.exit_code().code(), 2, "{e}");
+    e.message(Lang::En)
+}
+
+#[test]
+fn operators_may_be_plain_names_or_tables_with_an_os_user() {
+    let p = parse(&policy(
+        r#"operators = [{ name = "山田 太郎", os_user = "yamada" }, "scheduled-task", { name = "佐藤 花子" }]"#,
+        "",
+    ))
+    .unwrap();
+    assert_eq!(
+        p.operators,
+        vec![
+            Operator {
+                name: "山田 太郎".into(),
+                os_user: Some("yamada".into())
+            },
+            Operator {
+                name: "scheduled-task".into(),
+                os_user: None
+            },
+            Operator {
+                name: "佐藤 花子".into(),
+                os_user: None
+            },
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_key_in_an_operator_table_is_reported_at_its_place() {
+    let m = error_text(&policy(
+        r#"operators = [{ name = "山田 太郎", os_usr = "yamada" }]"#,
+        "",
+    ));
+    assert!(m.starts_with("kura.toml:8:32: "), "{m}");
+    assert!(m.contains("os_usr"), "{m}");
+}
+
+#[test]
+fn an_operator_table_without_a_name_is_refused() {
+    let m = error_text(&policy(r#"operators = [{ os_user = "yamada" }]"#, ""));
+    assert!(m.starts_with("kura.toml:8:"), "{m}");
+    assert!(m.contains("name"), "{m}");
+}
+
+#[test]
+fn an_operator_that_is_neither_a_name_nor_a_table_is_refused() {
+    let m = error_text(&policy("operators = [42]", ""));
+    assert!(m.starts_with("kura.toml:8:14: "), "{m}");
+}
+
+#[test]
+fn empty_names_and_os_users_are_refused() {
+    let m = error_text(&policy("operators = [\"\u{3000}\"]", ""));
+    assert!(m.contains("must not be empty"), "{m}");
+    let m = error_text(&policy(
+        r#"operators = [{ name = "山田 太郎", os_user = " " }]"#,
+        "",
+    ));
+    assert!(m.contains("os_user must not be empty"), "{m}");
+}
+
+#[test]
+fn the_same_operator_in_two_spellings_is_listed_twice() {
+    let m = error_text(&policy(
+        "operators = [\"山田 太郎\", { name = \"山田\u{3000}太郎\", os_user = \"yamada\" }]",
+        "",
+    ));
+    assert!(m.starts_with("kura.toml:8:"), "{m}");
+    assert!(m.contains("listed twice"), "{m}");
+    let m = error_text(&policy(
+        "operators = [\"scheduled-task\", \"ｓｃｈｅｄｕｌｅｄ－ｔａｓｋ\"]",
+        "",
+    ));
+    assert!(m.contains("listed twice"), "{m}");
+}
+
+#[test]
+fn authorise_compares_normalised_names_and_returns_the_registered_spelling() {
+    let p = parse(&policy(r#"operators = ["山田 太郎"]"#, "")).unwrap();
+    assert_eq!(
+        p.authorise_as(Some("山田\u{3000}太郎"), "anyone").unwrap(),
+        "山田 太郎"
+    );
+    assert_eq!(
+        p.authorise_as(Some(" 山田  太郎\t"), "anyone").unwrap(),
+        "山田 太郎"
+    );
+}
+
+#[test]
+fn an_unknown_operator_is_refused_with_the_registered_names() {
+    let p = parse(&policy(
+        r#"operators = ["山田 太郎", "scheduled-task"]"#,
+        "",
+    ))
+    .unwrap();
+    let e = p.authorise_as(Some("鈴木 一郎"), "suzuki").unwrap_err();
+    assert_eq!(e.exit_code().code(), 4);
+    let m = e.message(Lang::En);
+    assert!(m.contains("\"山田 太郎\", \"scheduled-task\""), "{m}");
+    assert!(e
+        .message(Lang::Ja)
+        .contains("「山田 太郎」、「scheduled-task」"));
+    let missing = p.authorise_as(Some("\u{3000}"), "suzuki").unwrap_err();
+    assert_eq!(missing.exit_code().code(), 2, "a blank name is no name");
+}
+
+#[test]
+fn an_operator_bound_to_an_os_user_is_refused_from_another_account() {
+    let p = parse(&policy(
+        r#"operators = [{ name = "山田 太郎", os_user = "yamada" }]"#,
+        "",
+    ))
+    .unwrap();
+    assert_eq!(
+        p.authorise_as(Some("山田 太郎"), "yamada").unwrap(),
+        "山田 太郎"
+    );
+    let e = p.authorise_as(Some("山田 太郎"), "sato").unwrap_err();
+    assert_eq!(e.exit_code().code(), 4);
+    match &e {
+        Error::OperatorWrongAccount {
+            operator,
+            os_user,
+            expected,
+        } => {
+            assert_eq!(operator, "山田 太郎");
+            assert_eq!(os_user, "sato");
+            assert_eq!(expected, "yamada");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(e.message(Lang::Ja).contains("yamada"));
+}
