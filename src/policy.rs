@@ -25,8 +25,8 @@ mod people;
 #[cfg(test)]
 mod tests;
 
-pub use people::Operator;
-use people::RawAccess;
+pub use people::{Approver, Operator};
+use people::{RawAccess, RawErasure};
 
 /// The source name reserved for the audit database's archive.
 pub const RESERVED_SOURCE_NAMES: &[&str] = &["audit"];
@@ -67,14 +67,18 @@ pub struct Policy {
     pub disks: Vec<Disk>,
     /// The erasure workflow's rules.
     pub erasure: ErasureRules,
+    #[serde(skip)]
+    approver_key_spans: Vec<Range<usize>>,
 }
 
 /// The `[erasure]` table.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ErasureRules {
     /// Whether the person who requested an erasure may also approve it.
     pub allow_self_approval: bool,
+    /// People whose approvals must be signed with their key. Empty: any
+    /// approval by name is accepted (as before approvers existed).
+    pub approvers: Vec<Approver>,
 }
 
 /// The `[site]` table.
@@ -240,7 +244,7 @@ struct RawPolicy {
     #[serde(default)]
     disks: Vec<RawDisk>,
     #[serde(default)]
-    erasure: ErasureRules,
+    erasure: RawErasure,
 }
 
 fn default_spanned<T: Default>() -> Spanned<T> {
@@ -596,6 +600,8 @@ impl Policy {
             ));
         }
 
+        let (erasure, approver_key_spans) = people::erasure(t, &raw.erasure, dir)?;
+
         let audit_text = non_empty_or_default(&raw.audit.database);
         let recipients_file = raw.encryption.recipients_file.as_ref();
         Ok(Policy {
@@ -621,11 +627,13 @@ impl Policy {
                     path: resolve(dir, &d.path),
                 })
                 .collect(),
-            erasure: raw.erasure,
+            erasure,
+            approver_key_spans,
         })
     }
 
-    /// Reads the recipients file and checks the signing keys exist.
+    /// Reads the recipients file, checks the signing keys exist and loads
+    /// every approver's public key.
     fn load_dependencies(&mut self, text: &str, lang: Lang) -> Result<()> {
         let t = Text {
             file: &self.file,
@@ -685,6 +693,7 @@ impl Policy {
                 }
             }
         }
+        people::check_approver_keys(&t, self)?;
         Ok(())
     }
 

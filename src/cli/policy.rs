@@ -46,6 +46,12 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    if !p.erasure.approvers.is_empty() {
+        println!("  {}:", ctx.t("消去の承認者", "erasure approvers"));
+        for a in &p.erasure.approvers {
+            println!("    {} ({})", a.name, a.public_key.display());
+        }
+    }
     println!("  {}:", ctx.t("バックアップ対象", "sources"));
     for s in &p.sources {
         println!("    {} ({})", s.name, s.label);

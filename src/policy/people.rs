@@ -7,12 +7,14 @@
 //! the registered 「山田 太郎」. What kura records is the registered spelling.
 
 use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
 
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use toml::Spanned;
 
-use super::{Policy, Text};
+use super::{resolve, ErasureRules, Policy, Text};
 use crate::error::{Error, Result};
 use crate::names;
 
@@ -24,6 +26,16 @@ pub struct Operator {
     pub name: String,
     /// The OS account this name may be used from; `None`: any account.
     pub os_user: Option<String>,
+}
+
+/// One entry of `[erasure].approvers`: a person whose approvals of erasure
+/// requests must be signed with their minisign key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Approver {
+    /// The name as registered.
+    pub name: String,
+    /// Their minisign public key, resolved against the policy's directory.
+    pub public_key: PathBuf,
 }
 
 // ---------------------------------------------------------------------------
@@ -71,6 +83,22 @@ impl<'de> Deserialize<'de> for RawOperator {
         }
         d.deserialize_any(OperatorVisitor)
     }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawErasure {
+    #[serde(default)]
+    allow_self_approval: bool,
+    #[serde(default)]
+    approvers: Vec<RawApprover>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApprover {
+    name: Spanned<String>,
+    public_key: Spanned<String>,
 }
 
 // ---------------------------------------------------------------------------
@@ -128,6 +156,66 @@ pub(super) fn operators(t: &Text, raw: &RawAccess) -> Result<Vec<Operator>> {
         ));
     }
     Ok(operators)
+}
+
+/// The `[erasure]` table, and where each approver's key file is named (for
+/// [`check_approver_keys`]).
+pub(super) fn erasure(
+    t: &Text,
+    raw: &RawErasure,
+    dir: &Path,
+) -> Result<(ErasureRules, Vec<Range<usize>>)> {
+    let mut approvers: Vec<Approver> = Vec::new();
+    let mut spans = Vec::new();
+    for a in &raw.approvers {
+        let name = non_empty(t, &a.name, "erasure.approvers.name")?;
+        if let Some(first) = approvers
+            .iter()
+            .find(|o| names::same_person(&o.name, &name))
+        {
+            let first = &first.name;
+            return Err(t.error(
+                a.name.span(),
+                format!("承認者「{name}」が重複しています (「{first}」と同じ氏名です)"),
+                format!("approver \"{name}\" is listed twice (the same name as \"{first}\")"),
+            ));
+        }
+        let key = non_empty(t, &a.public_key, "erasure.approvers.public_key")?;
+        approvers.push(Approver {
+            name,
+            public_key: resolve(dir, &key),
+        });
+        spans.push(a.public_key.span());
+    }
+    let rules = ErasureRules {
+        allow_self_approval: raw.allow_self_approval,
+        approvers,
+    };
+    Ok((rules, spans))
+}
+
+/// Every approver's public key must be a minisign public key kura can read:
+/// a policy that names a key nobody can check approvals with is invalid.
+pub(super) fn check_approver_keys(t: &Text, policy: &Policy) -> Result<()> {
+    for (i, a) in policy.erasure.approvers.iter().enumerate() {
+        if let Err(e) = crate::keys::load_public_key(&a.public_key) {
+            let span = policy.approver_key_spans.get(i).cloned().unwrap_or(0..0);
+            return Err(t.error(
+                span,
+                format!(
+                    "[erasure] の承認者「{}」の公開鍵を使用できません: {}",
+                    a.name,
+                    e.message(crate::Lang::Ja)
+                ),
+                format!(
+                    "[erasure]: the public key of approver \"{}\" cannot be used: {}",
+                    a.name,
+                    e.message(crate::Lang::En)
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------

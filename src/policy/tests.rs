@@ -1,6 +1,7 @@
 //! Policy validation that needs no file: names, tables, duplicates.
 
-use std::path::Path;
+use std::fs;
+use std::path::{Path, PathBuf};
 
 use super::*;
 
@@ -173,4 +174,115 @@ fn an_operator_bound_to_an_os_user_is_refused_from_another_account() {
         other => panic!("{other:?}"),
     }
     assert!(e.message(Lang::Ja).contains("yamada"));
+}
+
+const APPROVER: &str =
+    r#"approvers = [{ name = "札幌 花子", public_key = "keys/approver-hanako.pub" }]"#;
+
+#[test]
+fn approvers_resolve_their_keys_against_the_policy_directory() {
+    let p = parse(&policy(
+        r#"operators = ["山田 太郎"]"#,
+        &format!("\n[erasure]\nallow_self_approval = true\n{APPROVER}\n"),
+    ))
+    .unwrap();
+    assert!(p.erasure.allow_self_approval);
+    assert_eq!(
+        p.erasure.approvers,
+        vec![Approver {
+            name: "札幌 花子".into(),
+            public_key: Path::new("/site/keys/approver-hanako.pub").to_path_buf(),
+        }]
+    );
+    let none = parse(&policy(r#"operators = ["山田 太郎"]"#, "")).unwrap();
+    assert_eq!(none.erasure, ErasureRules::default());
+}
+
+#[test]
+fn the_same_approver_in_two_spellings_is_listed_twice() {
+    let m = error_text(&policy(
+        r#"operators = ["山田 太郎"]"#,
+        "\n[erasure]\napprovers = [\n  { name = \"札幌 花子\", public_key = \"a.pub\" },\n  { name = \"札幌\u{3000}花子\", public_key = \"b.pub\" },\n]\n",
+    ));
+    assert!(m.starts_with("kura.toml:24:12: "), "{m}");
+    assert!(
+        m.contains("approver \"札幌\u{3000}花子\" is listed twice"),
+        "{m}"
+    );
+}
+
+#[test]
+fn an_approver_needs_a_name_and_a_key_and_nothing_else() {
+    let extra = |a: &str| format!("\n[erasure]\napprovers = [{a}]\n");
+    let m = error_text(&policy(
+        r#"operators = ["x"]"#,
+        &extra(r#"{ name = "札幌 花子" }"#),
+    ));
+    assert!(m.contains("public_key"), "{m}");
+    let m = error_text(&policy(
+        r#"operators = ["x"]"#,
+        &extra(r#"{ name = "札幌 花子", public_key = "a.pub", role = "係長" }"#),
+    ));
+    assert!(m.starts_with("kura.toml:22:54: "), "{m}");
+    assert!(m.contains("unknown field `role`"), "{m}");
+    let m = error_text(&policy(
+        r#"operators = ["x"]"#,
+        &extra(r#"{ name = " ", public_key = "a.pub" }"#),
+    ));
+    assert!(
+        m.contains("erasure.approvers.name must not be empty"),
+        "{m}"
+    );
+}
+
+/// A site on disk: the policy with `extra`, and the approver's key pair.
+fn site_with(extra: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    fs::create_dir_all(&keys).unwrap();
+    crate::keys::generate_signing_keypair(
+        &keys.join("approver-hanako.key"),
+        &keys.join("approver-hanako.pub"),
+    )
+    .unwrap();
+    let file = dir.path().join("kura.toml");
+    fs::write(&file, policy(r#"operators = ["山田 太郎"]"#, extra)).unwrap();
+    (dir, file)
+}
+
+#[test]
+fn an_approver_key_that_loads_is_accepted() {
+    let (_dir, file) = site_with(&format!("\n[erasure]\n{APPROVER}\n"));
+    let p = Policy::load(&file, Lang::En).unwrap();
+    assert_eq!(p.erasure.approvers.len(), 1);
+}
+
+#[test]
+fn a_missing_or_bad_approver_key_is_a_policy_error_at_its_line() {
+    let (dir, file) = site_with(&format!(
+        "\n[erasure]\n{}\n",
+        APPROVER.replace("approver-hanako.pub", "nope.pub")
+    ));
+    let e = Policy::load(&file, Lang::En).unwrap_err();
+    assert_eq!(e.exit_code().code(), 2);
+    let m = e.message(Lang::En);
+    assert!(m.contains("kura.toml:22:45: "), "{m}");
+    assert!(m.contains("nope.pub") && m.contains("札幌 花子"), "{m}");
+
+    // A secret key, or any other file, is not a public key.
+    fs::write(
+        &file,
+        policy(
+            r#"operators = ["山田 太郎"]"#,
+            &format!(
+                "\n[erasure]\n{}\n",
+                APPROVER.replace("approver-hanako.pub", "approver-hanako.key")
+            ),
+        ),
+    )
+    .unwrap();
+    let m = Policy::load(&file, Lang::Ja).unwrap_err().message(Lang::Ja);
+    assert!(m.contains("kura.toml:22:45: "), "{m}");
+    assert!(m.contains("承認者「札幌 花子」の公開鍵"), "{m}");
+    drop(dir);
 }
