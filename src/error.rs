@@ -205,6 +205,11 @@ pub enum Error {
         /// The parser's complaint.
         detail: String,
     },
+    /// `KURA_NOW` is set but the policy does not allow the clock to be replaced.
+    ClockOverrideRefused {
+        /// The policy file.
+        policy: PathBuf,
+    },
     /// `kura demo` was pointed at a directory it did not create.
     ForeignDirectory {
         /// The directory.
@@ -361,6 +366,7 @@ impl Error {
             | Error::AlreadyRegistered { .. }
             | Error::WouldOverwrite { .. }
             | Error::ForeignDirectory { .. }
+            | Error::ClockOverrideRefused { .. }
             | Error::TargetNotEmpty { .. }
             | Error::RefusedSaid { .. }
             | Error::Refused(_) => ExitCode::Refused,
@@ -622,6 +628,13 @@ impl Error {
                     format!("KURA_NOW={value:?} is not an RFC 3339 time (e.g. 2024-01-31T01:02:03Z): {detail}")
                 }
             }
+            Error::ClockOverrideRefused { policy } => {
+                if ja {
+                    format!("KURA_NOW が設定されていますが、ポリシー {} は時計の置き換えを許可していません。何も実行していません", policy.display())
+                } else {
+                    format!("KURA_NOW is set but the policy {} does not allow the clock to be replaced; nothing was done", policy.display())
+                }
+            }
             Error::ForeignDirectory { path } => {
                 if ja {
                     format!("{} は kura demo が作成したディレクトリではないため使用しません。別の --dir を指定してください", path.display())
@@ -705,6 +718,10 @@ impl Error {
             Error::Locked { .. } => lang.pick(
                 "前回の実行が終わるのを待ってから再実行してください",
                 "wait for the other run to finish, then run again",
+            ),
+            Error::ClockOverrideRefused { .. } => lang.pick(
+                "KURA_NOW を解除してください。リハーサルの場合はポリシーに [rehearsal] allow_clock_override = true を設定してください",
+                "unset KURA_NOW, or for a rehearsal set `[rehearsal] allow_clock_override = true` in the policy",
             ),
             Error::PolicyUnreadable { .. } => lang.pick(
                 "--policy でポリシーファイルを指定するか、kura.toml のあるディレクトリで実行してください",

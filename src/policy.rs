@@ -18,6 +18,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::i18n::Lang;
 
@@ -67,6 +68,8 @@ pub struct Policy {
     pub disks: Vec<Disk>,
     /// The erasure workflow's rules.
     pub erasure: ErasureRules,
+    /// Whether this policy is for rehearsals.
+    pub rehearsal: Rehearsal,
     #[serde(skip)]
     approver_key_spans: Vec<Range<usize>>,
 }
@@ -79,6 +82,15 @@ pub struct ErasureRules {
     /// People whose approvals must be signed with their key. Empty: any
     /// approval by name is accepted (as before approvers existed).
     pub approvers: Vec<Approver>,
+}
+
+/// The `[rehearsal]` table: what only a demo, a test or a rehearsal may do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Rehearsal {
+    /// Whether `KURA_NOW` may replace the clock. Off in production: a
+    /// replaced clock would date snapshots, audit times and reports falsely.
+    pub allow_clock_override: bool,
 }
 
 /// The `[site]` table.
@@ -245,6 +257,8 @@ struct RawPolicy {
     disks: Vec<RawDisk>,
     #[serde(default)]
     erasure: RawErasure,
+    #[serde(default)]
+    rehearsal: Rehearsal,
 }
 
 fn default_spanned<T: Default>() -> Spanned<T> {
@@ -628,6 +642,7 @@ impl Policy {
                 })
                 .collect(),
             erasure,
+            rehearsal: raw.rehearsal,
             approver_key_spans,
         })
     }
@@ -694,6 +709,18 @@ impl Policy {
             }
         }
         people::check_approver_keys(&t, self)?;
+        Ok(())
+    }
+
+    /// Checks that `clock` may be used under this policy: a clock replaced
+    /// by `KURA_NOW` only where `[rehearsal] allow_clock_override = true`,
+    /// else [`Error::ClockOverrideRefused`] (exit 4).
+    pub fn allow_clock(&self, clock: &Clock) -> Result<()> {
+        if clock.is_overridden() && !self.rehearsal.allow_clock_override {
+            return Err(Error::ClockOverrideRefused {
+                policy: self.file.clone(),
+            });
+        }
         Ok(())
     }
 

@@ -32,6 +32,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
     );
     let sandbox = demo::prepare(&args.dir, args.size_mib, &ctx.clock)?;
     let policy = Policy::load(&sandbox.policy, ctx.lang)?;
+    policy.allow_clock(&ctx.clock)?;
     // The demo acts as its own operator, in its own audit log.
     let demo_ctx = Ctx {
         lang: ctx.lang,

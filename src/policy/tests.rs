@@ -286,3 +286,32 @@ fn a_missing_or_bad_approver_key_is_a_policy_error_at_its_line() {
     assert!(m.contains("承認者「札幌 花子」の公開鍵"), "{m}");
     drop(dir);
 }
+
+#[test]
+fn kura_now_is_allowed_only_by_a_rehearsal_table() {
+    let fixed = Clock::fixed(chrono::Utc::now());
+    let production = parse(&policy(r#"operators = ["x"]"#, "")).unwrap();
+    assert!(!production.rehearsal.allow_clock_override);
+    let e = production.allow_clock(&fixed).unwrap_err();
+    assert_eq!(e.exit_code().code(), 4);
+    assert!(matches!(e, Error::ClockOverrideRefused { .. }));
+    assert!(e
+        .hint(Lang::En)
+        .unwrap()
+        .contains("allow_clock_override = true"));
+    production.allow_clock(&Clock::system()).unwrap();
+
+    let rehearsal = parse(&policy(
+        r#"operators = ["x"]"#,
+        "\n[rehearsal]\nallow_clock_override = true\n",
+    ))
+    .unwrap();
+    rehearsal.allow_clock(&fixed).unwrap();
+    rehearsal.allow_clock(&Clock::system()).unwrap();
+
+    let m = error_text(&policy(
+        r#"operators = ["x"]"#,
+        "\n[rehearsal]\nallow_clock = true\n",
+    ));
+    assert!(m.starts_with("kura.toml:22:1: "), "{m}");
+}

@@ -19,6 +19,7 @@ mod keys;
 mod manual;
 mod memory;
 mod policy;
+mod rehearsal;
 mod restore;
 mod util;
 mod verify;

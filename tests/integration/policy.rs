@@ -268,3 +268,16 @@ fn two_approvers_with_one_name_in_two_spellings_are_refused() {
         "listed twice",
     );
 }
+
+#[test]
+fn the_production_policy_does_not_allow_the_clock_to_be_replaced() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    let path = dir.join("sapporo-shorijo.toml");
+    let text = fs::read_to_string(&path).unwrap();
+    let p = kura::policy::Policy::parse(&text, &path, &dir, kura::Lang::En).unwrap();
+    assert!(!p.rehearsal.allow_clock_override);
+    assert!(
+        text.contains("# [rehearsal]\n# allow_clock_override = false"),
+        "the table is there, commented, for the reader"
+    );
+}
