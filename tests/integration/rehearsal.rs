@@ -4,6 +4,9 @@
 //! makes says so: `snapshot.json`, the monthly report and the receipt carry
 //! the fact and the real time.
 
+use std::fs;
+
+use chrono::{DateTime, Utc};
 use predicates::prelude::*;
 
 use crate::util::{tree, Site, NOW, OPERATOR};
@@ -13,6 +16,12 @@ fn production_site() -> Site {
     let site = Site::new();
     site.write_policy(&Site::without_rehearsal(&site.policy_text(&[&site.volume])));
     site
+}
+
+/// Whether an RFC 3339 time is within a day of the real now.
+fn is_real_time(text: &str) -> bool {
+    DateTime::parse_from_rfc3339(text)
+        .is_ok_and(|t| (t.with_timezone(&Utc) - Utc::now()).num_hours().abs() < 24)
 }
 
 #[test]
@@ -74,4 +83,54 @@ fn kura_now_under_a_production_policy_is_refused_by_every_command_and_writes_not
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["error"]["exit_code"], 4);
+}
+
+#[test]
+fn a_production_policy_works_on_the_real_clock_and_its_snapshot_has_no_rehearsal_fields() {
+    let site = production_site();
+    site.kura()
+        .args(["--operator", OPERATOR, "backup"])
+        .assert()
+        .success();
+    let ids = Site::snapshot_entries(&site.dest());
+    assert_eq!(ids.len(), 1);
+    let text = fs::read_to_string(
+        site.dest()
+            .join("snapshots")
+            .join(&ids[0])
+            .join("snapshot.json"),
+    )
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(v.get("clock_overridden").is_none(), "{text}");
+    assert!(v.get("real_created_at").is_none(), "{text}");
+    assert!(is_real_time(v["created_at"].as_str().unwrap()));
+    site.kura().arg("check").assert().success();
+}
+
+#[test]
+fn a_rehearsal_snapshot_says_the_clock_was_replaced_and_when_it_really_was_taken() {
+    let site = Site::new();
+    site.backup().assert().success();
+    let text = fs::read_to_string(site.snapshot_dir().join("snapshot.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        v["created_at"], "2024-01-31T01:02:03Z",
+        "the rehearsal's time"
+    );
+    assert_eq!(v["clock_overridden"], true);
+    let real = v["real_created_at"].as_str().unwrap();
+    assert!(is_real_time(real), "{real}");
+    // The snapshot still verifies: the fields are covered by SHA256SUMS.
+    site.kura()
+        .env("KURA_NOW", NOW)
+        .args(["verify", "latest"])
+        .assert()
+        .success();
+    site.kura()
+        .env("KURA_NOW", NOW)
+        .arg("snapshots")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("rehearsal (KURA_NOW)"));
 }
