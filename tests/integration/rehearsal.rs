@@ -11,6 +11,9 @@ use predicates::prelude::*;
 
 use crate::util::{tree, Site, NOW, OPERATOR};
 
+const BANNER_JA: &str = "リハーサル: 時計が KURA_NOW で置き換えられています (実時刻 ";
+const BANNER_EN: &str = "Rehearsal: the clock was replaced by KURA_NOW (real time ";
+
 /// A site whose policy is a production one: no `[rehearsal]` table.
 fn production_site() -> Site {
     let site = Site::new();
@@ -133,4 +136,56 @@ fn a_rehearsal_snapshot_says_the_clock_was_replaced_and_when_it_really_was_taken
         .assert()
         .success()
         .stdout(predicate::str::contains("rehearsal (KURA_NOW)"));
+}
+
+#[test]
+fn a_monthly_report_made_under_kura_now_carries_the_rehearsal_banner_and_a_real_one_does_not() {
+    let site = Site::new();
+    site.backup().assert().success();
+    let report = |format: &str, lang: Option<&str>, now: Option<&str>| -> String {
+        let mut c = site.kura();
+        if let Some(now) = now {
+            c.env("KURA_NOW", now);
+        }
+        if let Some(l) = lang {
+            c.args(["--lang", l]);
+        }
+        let out = c
+            .args([
+                "report", "monthly", "--month", "2024-01", "--format", format,
+            ])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap()
+    };
+    let html = report("html", None, Some(NOW));
+    assert!(html.contains(BANNER_JA), "the banner is on the cover");
+    assert!(
+        html.matches(BANNER_JA).count() >= 7,
+        "and on every page a section starts"
+    );
+    assert!(report("md", None, Some(NOW)).contains(BANNER_JA));
+    assert!(report("html", Some("en"), Some(NOW)).contains(BANNER_EN));
+    let v: serde_json::Value = serde_json::from_str(&report("json", None, Some(NOW))).unwrap();
+    assert_eq!(v["clock_overridden"], true);
+    assert!(is_real_time(v["real_time"].as_str().unwrap()), "{v}");
+    assert!(v["generated_at"]
+        .as_str()
+        .unwrap()
+        .starts_with("2024-01-31"));
+
+    // The same month reported on the real clock: no banner, no fields.
+    for format in ["html", "md"] {
+        let text = report(format, None, None);
+        assert!(
+            !text.contains("リハーサル") && !text.contains("KURA_NOW"),
+            "{text}"
+        );
+    }
+    let v: serde_json::Value = serde_json::from_str(&report("json", None, None)).unwrap();
+    assert!(v.get("clock_overridden").is_none(), "{v}");
+    assert!(v.get("real_time").is_none(), "{v}");
 }
