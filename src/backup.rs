@@ -179,6 +179,7 @@ pub fn run(req: &BackupRequest) -> Result<BackupOutcome> {
     }
 
     let start = req.clock.now();
+    let real_start = req.clock.real_now();
     let id = snapshot::snapshot_id(start);
     for t in targets.iter_mut().filter(|t| t.alive()) {
         match Staging::create(&t.dest.path, &id) {
@@ -266,6 +267,7 @@ pub fn run(req: &BackupRequest) -> Result<BackupOutcome> {
         },
         operator: req.operator.to_string(),
         clock_overridden: req.clock.is_overridden(),
+        real_created_at: req.clock.is_overridden().then(|| rfc3339(real_start)),
         recipients: policy.recipients.clone(),
         compression: CompressionMeta {
             algorithm: "zstd".to_string(),

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Local, Utc};
 
 use crate::error::{Error, Result};
+use crate::i18n::Lang;
 
 /// The time kura acts at.
 #[derive(Debug, Clone, Copy)]
@@ -71,6 +72,29 @@ impl Clock {
     /// Whether `KURA_NOW` replaced the clock.
     pub fn is_overridden(&self) -> bool {
         self.overridden
+    }
+
+    /// Under `KURA_NOW`, the real time in local time as RFC 3339, for the
+    /// documents that must say when they were really made; else `None`.
+    pub fn real_time_if_overridden(&self) -> Option<String> {
+        self.overridden.then(|| {
+            self.real_now()
+                .with_timezone(&Local)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+        })
+    }
+}
+
+/// The banner of every document made under `KURA_NOW` (report, receipt):
+/// it says the clock was replaced and when the document was really made.
+pub fn rehearsal_banner(real_time: &str, lang: Lang) -> String {
+    match lang {
+        Lang::Ja => {
+            format!("リハーサル: 時計が KURA_NOW で置き換えられています (実時刻 {real_time})")
+        }
+        Lang::En => {
+            format!("Rehearsal: the clock was replaced by KURA_NOW (real time {real_time})")
+        }
     }
 }
 

@@ -128,6 +128,10 @@ mod tests {
         .unwrap();
         assert_eq!(p.sources.len(), 3);
         assert_eq!(p.destinations.len(), 2);
+        assert!(
+            p.rehearsal.allow_clock_override,
+            "a sandbox may replay months with KURA_NOW"
+        );
     }
 
     #[test]

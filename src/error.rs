@@ -69,6 +69,17 @@ pub enum Error {
         operator: String,
         /// The policy file.
         policy: PathBuf,
+        /// The names the policy registers.
+        known: Vec<String>,
+    },
+    /// The operator is bound to another OS account than the one running kura.
+    OperatorWrongAccount {
+        /// The operator, as registered.
+        operator: String,
+        /// The OS account actually running kura.
+        os_user: String,
+        /// The OS account the policy binds the operator to.
+        expected: String,
     },
     /// An I/O operation on a named file failed.
     Io {
@@ -193,6 +204,11 @@ pub enum Error {
         value: String,
         /// The parser's complaint.
         detail: String,
+    },
+    /// `KURA_NOW` is set but the policy does not allow the clock to be replaced.
+    ClockOverrideRefused {
+        /// The policy file.
+        policy: PathBuf,
     },
     /// `kura demo` was pointed at a directory it did not create.
     ForeignDirectory {
@@ -378,10 +394,12 @@ impl Error {
             | Error::FailedSaid { .. }
             | Error::PartialFailure { .. } => ExitCode::Operational,
             Error::OperatorNotAuthorised { .. }
+            | Error::OperatorWrongAccount { .. }
             | Error::UnregisteredVolume { .. }
             | Error::AlreadyRegistered { .. }
             | Error::WouldOverwrite { .. }
             | Error::ForeignDirectory { .. }
+            | Error::ClockOverrideRefused { .. }
             | Error::TargetNotEmpty { .. }
             | Error::RefusedSaid { .. }
             | Error::Refused(_) => ExitCode::Refused,
@@ -412,16 +430,45 @@ impl Error {
                     "this command needs the operator's name (--operator or KURA_OPERATOR)",
                 )
                 .to_string(),
-            Error::OperatorNotAuthorised { operator, policy } => {
+            Error::OperatorNotAuthorised {
+                operator,
+                policy,
+                known,
+            } => {
                 if ja {
+                    let known = known
+                        .iter()
+                        .map(|k| format!("「{k}」"))
+                        .collect::<Vec<_>>()
+                        .join("、");
                     format!(
-                        "作業者「{operator}」は {} の [access].operators に登録されていません",
+                        "作業者「{operator}」は {} の [access].operators に登録されていません (登録されている作業者: {known})",
                         policy.display()
                     )
                 } else {
+                    let known = known
+                        .iter()
+                        .map(|k| format!("\"{k}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ");
                     format!(
-                        "operator \"{operator}\" is not listed in [access].operators of {}",
+                        "operator \"{operator}\" is not listed in [access].operators of {} (registered: {known})",
                         policy.display()
+                    )
+                }
+            }
+            Error::OperatorWrongAccount {
+                operator,
+                os_user,
+                expected,
+            } => {
+                if ja {
+                    format!(
+                        "作業者「{operator}」は OS アカウント「{expected}」でのみ実行できます (実行中のアカウント: 「{os_user}」)"
+                    )
+                } else {
+                    format!(
+                        "operator \"{operator}\" may run kura only as OS user \"{expected}\", not as \"{os_user}\""
                     )
                 }
             }
@@ -614,6 +661,13 @@ impl Error {
                     format!("KURA_NOW={value:?} is not an RFC 3339 time (e.g. 2024-01-31T01:02:03Z): {detail}")
                 }
             }
+            Error::ClockOverrideRefused { policy } => {
+                if ja {
+                    format!("KURA_NOW が設定されていますが、ポリシー {} は時計の置き換えを許可していません。何も実行していません", policy.display())
+                } else {
+                    format!("KURA_NOW is set but the policy {} does not allow the clock to be replaced; nothing was done", policy.display())
+                }
+            }
             Error::ForeignDirectory { path } => {
                 if ja {
                     format!("{} は kura demo が作成したディレクトリではないため使用しません。別の --dir を指定してください", path.display())
@@ -681,6 +735,10 @@ impl Error {
                 "ポリシーの [access].operators に記載された氏名を --operator で指定してください",
                 "give a name listed in the policy's [access].operators with --operator",
             ),
+            Error::OperatorWrongAccount { .. } => lang.pick(
+                "その作業者に割り当てられた OS アカウントでログオンして実行するか、ポリシーの [access].operators の os_user を正してください",
+                "log on as the OS account the policy binds this operator to, or correct os_user in [access].operators",
+            ),
             Error::DestinationMissing { .. } => lang.pick(
                 "USB外付けHDDが接続されているか、ドライブ文字が正しいか確認してください",
                 "check that the USB disk is connected and mounted at the policy's path",
@@ -696,6 +754,10 @@ impl Error {
             Error::Locked { .. } => lang.pick(
                 "前回の実行が終わるのを待ってから再実行してください",
                 "wait for the other run to finish, then run again",
+            ),
+            Error::ClockOverrideRefused { .. } => lang.pick(
+                "KURA_NOW を解除してください。リハーサルの場合はポリシーに [rehearsal] allow_clock_override = true を設定してください",
+                "unset KURA_NOW, or for a rehearsal set `[rehearsal] allow_clock_override = true` in the policy",
             ),
             Error::PolicyUnreadable { .. } => lang.pick(
                 "--policy でポリシーファイルを指定するか、kura.toml のあるディレクトリで実行してください",

@@ -1752,8 +1752,12 @@ pub struct Receipt {
     pub received_at_local: String,
     /// The local date in 和暦, e.g. `令和6年1月31日`.
     pub received_date_wareki: String,
-    /// Whether `KURA_NOW` replaced the clock.
+    /// Whether `KURA_NOW` replaced the clock (a rehearsal).
     pub clock_overridden: bool,
+    /// The real time of the receipt (RFC 3339, local), when `KURA_NOW`
+    /// replaced the clock: `received_at` then says what the rehearsal pretended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub real_time: Option<String>,
     /// Where the bag was extracted.
     pub bag_directory: PathBuf,
     /// What was checked.
@@ -1915,6 +1919,7 @@ fn extract_and_receipt(
         received_at_local: local.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
         received_date_wareki: wareki::format_ja(local.date_naive()),
         clock_overridden: req.clock.is_overridden(),
+        real_time: req.clock.real_time_if_overridden(),
         bag_directory: absolute(&bag_dir),
         checks: ReceiptChecks {
             signature: "valid".into(),
@@ -2129,17 +2134,9 @@ pub fn render_receipt_html(r: &Receipt, signature: &SignatureCheck, lang: Lang) 
         "下記の情報資産を、暗号化されたパッケージとして確かに受領し、署名・ハッシュ値・全ファイルの内容を確認しました。",
         "We have received the information assets below as an encrypted package and checked its signature, its hash and the contents of every file.",
     );
-    let clock_note = if r.clock_overridden {
-        format!(
-            "<p class=\"note\">{}</p>\n",
-            t(
-                "注意: 時計は KURA_NOW により置き換えられていました (リハーサル)。",
-                "Note: the clock was overridden by KURA_NOW (a rehearsal).",
-            )
-        )
-    } else {
-        String::new()
-    };
+    let rehearsal = receipt_rehearsal_banner(r, lang)
+        .map(|b| format!("<p class=\"rehearsal\">{}</p>\n", esc(&b)))
+        .unwrap_or_default();
     format!(
         r#"<!DOCTYPE html>
 <html lang="{lang_code}">
@@ -2159,16 +2156,17 @@ td.hash {{ font-family: monospace; word-break: break-all; }}
 table.sign td {{ height: 24mm; width: 33%; }}
 table.sign th {{ text-align: center; width: auto; }}
 .note {{ font-size: 9pt; }}
+.rehearsal {{ font-size: 13pt; font-weight: bold; text-align: center; border: 1mm solid #000; padding: 3mm; margin: 0 0 5mm; }}
 </style>
 </head>
 <body>
-<h1>{title}</h1>
+{rehearsal}<h1>{title}</h1>
 <p class="date">{heading_date}</p>
 <p class="to">{addressee}</p>
 <p>{statement}</p>
 <table>
 {table}</table>
-{clock_note}<table class="sign">
+<table class="sign">
 <tr><th>{sign_receiver}</th><th>{sign_operator}</th><th>{sign_witness}</th></tr>
 <tr><td></td><td></td><td></td></tr>
 </table>
@@ -2198,6 +2196,17 @@ table.sign th {{ text-align: center; width: auto; }}
             )
         )),
     )
+}
+
+/// The rehearsal banner of a receipt made under `KURA_NOW`, with the real time.
+pub fn receipt_rehearsal_banner(r: &Receipt, lang: Lang) -> Option<String> {
+    if !r.clock_overridden {
+        return None;
+    }
+    Some(crate::clock::rehearsal_banner(
+        r.real_time.as_deref().unwrap_or("?"),
+        lang,
+    ))
 }
 
 /// The directory of the audit database, where its temporary copies go.

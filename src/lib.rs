@@ -12,6 +12,7 @@
 //! The rooms of the house:
 //! - [`policy`]: the TOML policy file, validated with file, line and column.
 //! - [`keys`]: age identities and recipients, minisign signing keys.
+//! - [`names`]: people's names (氏名) compared after NFKC and whitespace folding.
 //! - [`media`]: registered volumes, destination locks, free space.
 //! - [`archive`]: the tar → zstd → age stream and its reader.
 //! - [`sums`]: the coreutils `sha256sum` format.

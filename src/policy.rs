@@ -18,8 +18,16 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::i18n::Lang;
+
+mod people;
+#[cfg(test)]
+mod tests;
+
+pub use people::{Approver, Operator};
+use people::{RawAccess, RawErasure};
 
 /// The source name reserved for the audit database's archive.
 pub const RESERVED_SOURCE_NAMES: &[&str] = &["audit"];
@@ -34,7 +42,7 @@ pub struct Policy {
     /// Where the work is done (履行場所).
     pub site: Site,
     /// People (and the scheduled task) allowed to run kura.
-    pub operators: Vec<String>,
+    pub operators: Vec<Operator>,
     /// One archive per source.
     pub sources: Vec<Source>,
     /// Where snapshots go.
@@ -60,26 +68,29 @@ pub struct Policy {
     pub disks: Vec<Disk>,
     /// The erasure workflow's rules.
     pub erasure: ErasureRules,
+    /// Whether this policy is for rehearsals.
+    pub rehearsal: Rehearsal,
+    #[serde(skip)]
+    approver_key_spans: Vec<Range<usize>>,
 }
 
 /// The `[erasure]` table.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ErasureRules {
     /// Whether the person who requested an erasure may also approve it.
     pub allow_self_approval: bool,
-    /// Approvers whose approvals must be signed with their key.
+    /// People whose approvals must be signed with their key. Empty: any
+    /// approval by name is accepted (as before approvers existed).
     pub approvers: Vec<Approver>,
 }
 
-/// A registered approver.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Approver {
-    /// 氏名.
-    pub name: String,
-    /// Their minisign public key.
-    pub public_key: PathBuf,
+/// The `[rehearsal]` table: what only a demo, a test or a rehearsal may do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Rehearsal {
+    /// Whether `KURA_NOW` may replace the clock. Off in production: a
+    /// replaced clock would date snapshots, audit times and reports falsely.
+    pub allow_clock_override: bool,
 }
 
 /// The `[site]` table.
@@ -245,7 +256,9 @@ struct RawPolicy {
     #[serde(default)]
     disks: Vec<RawDisk>,
     #[serde(default)]
-    erasure: ErasureRules,
+    erasure: RawErasure,
+    #[serde(default)]
+    rehearsal: Rehearsal,
 }
 
 fn default_spanned<T: Default>() -> Spanned<T> {
@@ -261,12 +274,6 @@ struct RawSite {
     contract_code: Option<String>,
     contract_start: Spanned<toml::value::Datetime>,
     contract_end: Spanned<toml::value::Datetime>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawAccess {
-    operators: Spanned<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -477,25 +484,7 @@ impl Policy {
             ));
         }
 
-        let mut operators = Vec::new();
-        for op in raw.access.operators.get_ref() {
-            let name = non_empty(op, "access.operators")?;
-            if operators.contains(&name) {
-                return Err(t.error(
-                    op.span(),
-                    format!("作業者「{name}」が重複しています"),
-                    format!("operator \"{name}\" is listed twice"),
-                ));
-            }
-            operators.push(name);
-        }
-        if operators.is_empty() {
-            return Err(t.error(
-                raw.access.operators.span(),
-                "access.operators に少なくとも1名を記載してください".into(),
-                "access.operators must name at least one operator".into(),
-            ));
-        }
+        let operators = people::operators(t, &raw.access)?;
 
         if raw.sources.is_empty() {
             return Err(t.error(
@@ -625,6 +614,8 @@ impl Policy {
             ));
         }
 
+        let (erasure, approver_key_spans) = people::erasure(t, &raw.erasure, dir)?;
+
         let audit_text = non_empty_or_default(&raw.audit.database);
         let recipients_file = raw.encryption.recipients_file.as_ref();
         Ok(Policy {
@@ -650,22 +641,14 @@ impl Policy {
                     path: resolve(dir, &d.path),
                 })
                 .collect(),
-            erasure: ErasureRules {
-                approvers: raw
-                    .erasure
-                    .approvers
-                    .iter()
-                    .map(|a| Approver {
-                        name: a.name.clone(),
-                        public_key: dir.join(&a.public_key),
-                    })
-                    .collect(),
-                ..raw.erasure.clone()
-            },
+            erasure,
+            rehearsal: raw.rehearsal,
+            approver_key_spans,
         })
     }
 
-    /// Reads the recipients file and checks the signing keys exist.
+    /// Reads the recipients file, checks the signing keys exist and loads
+    /// every approver's public key.
     fn load_dependencies(&mut self, text: &str, lang: Lang) -> Result<()> {
         let t = Text {
             file: &self.file,
@@ -725,23 +708,20 @@ impl Policy {
                 }
             }
         }
+        people::check_approver_keys(&t, self)?;
         Ok(())
     }
 
-    /// Checks that `operator` may run kura under this policy.
-    pub fn authorise(&self, operator: Option<&str>) -> Result<String> {
-        let op = operator
-            .map(str::trim)
-            .filter(|o| !o.is_empty())
-            .ok_or(Error::OperatorMissing)?;
-        if self.operators.iter().any(|o| o == op) {
-            Ok(op.to_string())
-        } else {
-            Err(Error::OperatorNotAuthorised {
-                operator: op.to_string(),
+    /// Checks that `clock` may be used under this policy: a clock replaced
+    /// by `KURA_NOW` only where `[rehearsal] allow_clock_override = true`,
+    /// else [`Error::ClockOverrideRefused`] (exit 4).
+    pub fn allow_clock(&self, clock: &Clock) -> Result<()> {
+        if clock.is_overridden() && !self.rehearsal.allow_clock_override {
+            return Err(Error::ClockOverrideRefused {
                 policy: self.file.clone(),
-            })
+            });
         }
+        Ok(())
     }
 
     /// The destination with this name.

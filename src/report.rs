@@ -4,12 +4,15 @@
 //! (local time), so a rehearsal under `KURA_NOW` reports what it rehearsed.
 //! The month's last event is printed as `SEQ:HASH`: written on the signed
 //! paper report, it anchors the log (`kura audit verify --checkpoint`).
+//! A report made under `KURA_NOW` carries a rehearsal banner with the real
+//! time on its first page, so a rehearsal's paper cannot pass for a month's.
 
 use chrono::{DateTime, Datelike, Local, NaiveDate};
 use serde::Serialize;
 
 use crate::audit::{AuditLog, Event};
 use crate::check::CheckReport;
+use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::html;
 use crate::i18n::Lang;
@@ -59,8 +62,15 @@ pub struct MonthlyReport {
     pub month_wareki: String,
     /// Site facts.
     pub site: serde_json::Value,
-    /// When the report was made (RFC 3339).
+    /// When the report was made, by kura's clock (`YYYY-MM-DD HH:MM`, local).
     pub generated_at: String,
+    /// Whether `KURA_NOW` replaced the clock (a rehearsal); absent when not.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub clock_overridden: bool,
+    /// The real time the report was made (RFC 3339, local), when `KURA_NOW`
+    /// replaced the clock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub real_time: Option<String>,
     /// The inspection items as of the report.
     pub check: CheckReport,
     /// Snapshots taken in the month.
@@ -112,13 +122,13 @@ fn line(e: &Event) -> Line {
     }
 }
 
-/// Builds the report of `month` (its first day).
+/// Builds the report of `month` (its first day), made now by `clock`.
 pub fn build(
     policy: &Policy,
     log: Option<&AuditLog>,
     check: CheckReport,
     month: NaiveDate,
-    generated_at: String,
+    clock: &Clock,
 ) -> Result<MonthlyReport> {
     let key = month.format("%Y-%m").to_string();
     let in_month =
@@ -132,7 +142,9 @@ pub fn build(
             "contractor": policy.site.contractor,
             "contract_code": policy.site.contract_code,
         }),
-        generated_at,
+        generated_at: clock.local().format("%Y-%m-%d %H:%M").to_string(),
+        clock_overridden: clock.is_overridden(),
+        real_time: clock.real_time_if_overridden(),
         check,
         snapshots: Vec::new(),
         verifications: Vec::new(),
@@ -399,6 +411,17 @@ fn besshi7(r: &MonthlyReport, lang: Lang) -> Vec<String> {
     ]
 }
 
+/// The rehearsal banner, when `KURA_NOW` replaced the clock.
+pub fn rehearsal_banner(r: &MonthlyReport, lang: Lang) -> Option<String> {
+    if !r.clock_overridden {
+        return None;
+    }
+    Some(crate::clock::rehearsal_banner(
+        r.real_time.as_deref().unwrap_or("?"),
+        lang,
+    ))
+}
+
 fn title(r: &MonthlyReport, lang: Lang) -> String {
     match lang {
         Lang::Ja => format!("月次報告書 {} ({})", r.month_wareki, r.month),
@@ -410,6 +433,9 @@ fn title(r: &MonthlyReport, lang: Lang) -> String {
 pub fn render_markdown(r: &MonthlyReport, lang: Lang) -> String {
     let t = |ja: &str, en: &str| lang.pick(ja, en).to_string();
     let mut out = format!("# {}\n\n", title(r, lang));
+    if let Some(banner) = rehearsal_banner(r, lang) {
+        out.push_str(&format!("> **{banner}**\n\n"));
+    }
     out.push_str(&format!(
         "- {}: {}\n- {}: {}\n- {}: {}\n- {}: {}\n\n",
         t("履行場所", "Site"),
@@ -474,8 +500,13 @@ pub fn render_markdown(r: &MonthlyReport, lang: Lang) -> String {
 /// Printable A4 HTML: each section starts a page, double-sided friendly.
 pub fn render_html(r: &MonthlyReport, lang: Lang) -> String {
     let t = |ja: &str, en: &str| lang.pick(ja, en).to_string();
+    // On the cover, and again on every page a section starts, so no sheet
+    // of a rehearsal's report reads as a real month's.
+    let banner = rehearsal_banner(r, lang)
+        .map(|b| format!("<p class=\"rehearsal\">{}</p>\n", html::escape(&b)))
+        .unwrap_or_default();
     let mut body = format!(
-        "<section class=\"cover\"><h1>{}</h1>\n<table class=\"fields\">\n",
+        "<section class=\"cover\">{banner}<h1>{}</h1>\n<table class=\"fields\">\n",
         html::escape(&title(r, lang))
     );
     for (k, v) in [
@@ -516,7 +547,10 @@ pub fn render_html(r: &MonthlyReport, lang: Lang) -> String {
         t("係", "Staff"),
     ));
     for s in sections(r, lang) {
-        body.push_str(&format!("<section><h2>{}</h2>\n", html::escape(&s.title)));
+        body.push_str(&format!(
+            "<section>{banner}<h2>{}</h2>\n",
+            html::escape(&s.title)
+        ));
         if s.rows.is_empty() {
             body.push_str(&format!("<p>{}</p>\n", html::escape(&s.empty)));
         } else {
@@ -540,7 +574,7 @@ pub fn render_html(r: &MonthlyReport, lang: Lang) -> String {
         body.push_str("</section>\n");
     }
     body.push_str(&format!(
-        "<section><h2>{}</h2>\n<ul class=\"boxes\">\n",
+        "<section>{banner}<h2>{}</h2>\n<ul class=\"boxes\">\n",
         html::escape(&t(
             "7. 個人情報取扱状況報告書 (別添7) 確認欄",
             "7. Personal-data handling report (別添7)"
@@ -581,6 +615,7 @@ tr {{ page-break-inside: avoid; }}
 p.checkpoint {{ font-family: monospace; font-size: 11pt; word-break: break-all; border: 0.4mm solid #000; padding: 3mm; }}
 ul.boxes li {{ margin: 2mm 0; }}
 p.note {{ font-size: 8.5pt; }}
+p.rehearsal {{ font-size: 13pt; font-weight: bold; text-align: center; border: 1mm solid #000; padding: 3mm; margin: 0 0 5mm; }}
 </style>
 </head>
 <body>

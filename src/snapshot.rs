@@ -52,9 +52,14 @@ pub struct SnapshotMeta {
     pub tool: ToolMeta,
     /// Who ran it.
     pub operator: String,
-    /// Whether `KURA_NOW` replaced the clock.
-    #[serde(default)]
+    /// Whether `KURA_NOW` replaced the clock (a rehearsal). Written only
+    /// when true; snapshots without it were taken on the real clock.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub clock_overridden: bool,
+    /// The real start time, RFC 3339 UTC, when `KURA_NOW` replaced the
+    /// clock: `created_at` and `id` then say what the rehearsal pretended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub real_created_at: Option<String>,
     /// The age recipients every archive is encrypted to.
     pub recipients: Vec<String>,
     /// zstd settings used.
@@ -308,6 +313,38 @@ mod tests {
         assert!(is_snapshot_id("20240131T010203Z"));
         assert!(!is_snapshot_id(".tmp-20240131T010203Z-1"));
         assert!(!is_snapshot_id("20241331T010203Z"));
+    }
+
+    /// A `snapshot.json` as kura wrote it before rehearsals were marked.
+    const OLD_SNAPSHOT_JSON: &str = r#"{
+  "format": "kura-snapshot/1", "id": "20240131T010203Z",
+  "created_at": "2024-01-31T01:02:03Z", "finished_at": "2024-01-31T01:02:03Z",
+  "month": "2024-01", "site": { "name": "札幌市処理場管理事務所", "system": "x" },
+  "tool": { "name": "kura", "version": "0.1.0" }, "operator": "山田 太郎",
+  "recipients": [], "compression": { "algorithm": "zstd", "level": 3 },
+  "archives": [], "audit": null
+}"#;
+
+    #[test]
+    fn old_snapshots_without_rehearsal_fields_parse_as_real_clock_ones() {
+        let meta: SnapshotMeta = serde_json::from_str(OLD_SNAPSHOT_JSON).unwrap();
+        assert!(!meta.clock_overridden);
+        assert_eq!(meta.real_created_at, None);
+        let written = serde_json::to_value(&meta).unwrap();
+        assert!(written.get("clock_overridden").is_none(), "{written}");
+        assert!(written.get("real_created_at").is_none(), "{written}");
+    }
+
+    #[test]
+    fn a_rehearsal_snapshot_says_so_with_the_real_time() {
+        let mut meta: SnapshotMeta = serde_json::from_str(OLD_SNAPSHOT_JSON).unwrap();
+        meta.clock_overridden = true;
+        meta.real_created_at = Some("2026-05-01T09:00:00Z".into());
+        let written = serde_json::to_value(&meta).unwrap();
+        assert_eq!(written["clock_overridden"], true);
+        assert_eq!(written["real_created_at"], "2026-05-01T09:00:00Z");
+        let back: SnapshotMeta = serde_json::from_value(written).unwrap();
+        assert_eq!(back, meta);
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
     );
     let sandbox = demo::prepare(&args.dir, args.size_mib, &ctx.clock)?;
     let policy = Policy::load(&sandbox.policy, ctx.lang)?;
+    policy.allow_clock(&ctx.clock)?;
     // The demo acts as its own operator, in its own audit log.
     let demo_ctx = Ctx {
         lang: ctx.lang,
@@ -107,9 +108,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
     let check = kura::check::run(&policy, &ctx.clock, ctx.lang)?;
     let log = kura::audit::AuditLog::open_existing(&policy.audit_database, ctx.clock)?;
     let month = kura::report::parse_month(&ctx.clock.local().format("%Y-%m").to_string())?;
-    let generated = ctx.clock.local().format("%Y-%m-%d %H:%M").to_string();
     let report_check = kura::check::run(&policy, &ctx.clock, ctx.document_lang)?;
-    let monthly = kura::report::build(&policy, Some(&log), report_check, month, generated)?;
+    let monthly = kura::report::build(&policy, Some(&log), report_check, month, &ctx.clock)?;
     let report_path = sandbox
         .dir
         .join("reports")

@@ -147,13 +147,17 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Loads and validates the policy.
+    /// Loads and validates the policy, and refuses a clock replaced by
+    /// `KURA_NOW` unless the policy is a rehearsal's: every command that
+    /// reads the policy goes through here, so none runs on a false clock.
     fn load_policy(&self) -> Result<Policy, Error> {
         let file = self
             .policy
             .clone()
             .unwrap_or_else(|| PathBuf::from("kura.toml"));
-        Policy::load(&file, self.lang)
+        let policy = Policy::load(&file, self.lang)?;
+        policy.allow_clock(&self.clock)?;
+        Ok(policy)
     }
 
     /// The operator, checked against the policy.

@@ -37,8 +37,21 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
     println!(
         "  {}: {}",
         ctx.t("作業者", "operators"),
-        p.operators.join(", ")
+        p.operators
+            .iter()
+            .map(|o| match &o.os_user {
+                Some(u) => format!("{} (OS: {u})", o.name),
+                None => o.name.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     );
+    if !p.erasure.approvers.is_empty() {
+        println!("  {}:", ctx.t("消去の承認者", "erasure approvers"));
+        for a in &p.erasure.approvers {
+            println!("    {} ({})", a.name, a.public_key.display());
+        }
+    }
     println!("  {}:", ctx.t("バックアップ対象", "sources"));
     for s in &p.sources {
         println!("    {} ({})", s.name, s.label);

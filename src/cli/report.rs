@@ -41,8 +41,7 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
         None
     };
     let check = check::run(&policy, &ctx.clock, lang)?;
-    let generated = ctx.clock.local().format("%Y-%m-%d %H:%M").to_string();
-    let r = report::build(&policy, log.as_ref(), check, first, generated)?;
+    let r = report::build(&policy, log.as_ref(), check, first, &ctx.clock)?;
     let text = match format.as_str() {
         "json" => serde_json::to_string_pretty(&r).unwrap_or_default() + "\n",
         "md" => report::render_markdown(&r, lang),

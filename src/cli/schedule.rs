@@ -38,7 +38,11 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
     } else {
         windows(&exe, &policy_path, day, &policy.site.name)
     };
-    if !policy.operators.iter().any(|o| o == JOB_OPERATOR) {
+    if !policy
+        .operators
+        .iter()
+        .any(|o| kura::names::same_person(&o.name, JOB_OPERATOR))
+    {
         eprintln!(
             "kura: {}",
             ctx.t(

@@ -41,7 +41,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
                         "operator": m.operator, "archives": m.archives.len(),
                         "files": m.archives.iter().map(|a| a.files).sum::<u64>(),
                         "bytes": m.archives.iter().map(|a| a.ciphertext_bytes).sum::<u64>(),
-                        "signed": s.signed,
+                        "signed": s.signed, "clock_overridden": m.clock_overridden,
                     }),
                     Err(e) => serde_json::json!({ "id": s.id, "error": e }),
                 })
@@ -65,7 +65,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
         for s in &listed {
             match &s.meta {
                 Ok(m) => println!(
-                    "  {}  {}  {:>2} {}  {:>10}  {}{}",
+                    "  {}  {}  {:>2} {}  {:>10}  {}{}{}",
                     s.id,
                     m.month,
                     m.archives.len(),
@@ -74,6 +74,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
                     m.operator,
                     if s.signed {
                         ctx.t("  署名あり", "  signed")
+                    } else {
+                        ""
+                    },
+                    if m.clock_overridden {
+                        ctx.t("  リハーサル (KURA_NOW)", "  rehearsal (KURA_NOW)")
                     } else {
                         ""
                     }

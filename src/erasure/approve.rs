@@ -98,7 +98,7 @@ pub fn approve(
         )?;
         (name.clone(), Some((keys::key_id(&public), signature)))
     };
-    if names::same_person(&name, &req.requested_by) && !policy.erasure.allow_self_approval {
+    if is_requester(&name, &req.requested_by) && !policy.erasure.allow_self_approval {
         return Err(Error::refused(
             format!("{name} は消去依頼 {id} の依頼者のため承認できません ([erasure].allow_self_approval が無効)"),
             format!("{name} made request {id} and cannot approve it ([erasure].allow_self_approval is off)"),
@@ -114,6 +114,19 @@ pub fn approve(
         record["signature"] = signature.clone().into();
     }
     record_step(log, actor, "erase.approve", entry, &record)
+}
+
+/// Whether a typed approver is the requester: the same person after
+/// normalisation, or the same letters with the spaces dropped (「山田太郎」 is
+/// not a way round the rule).
+fn is_requester(approver: &str, requester: &str) -> bool {
+    let letters = |s: &str| -> String {
+        names::normalize(s)
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect()
+    };
+    names::same_person(approver, requester) || letters(approver) == letters(requester)
 }
 
 /// Rejects a request.

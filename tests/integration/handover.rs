@@ -784,3 +784,42 @@ fn a_re_signed_package_with_an_altered_bag_or_hostile_entries_is_exit_1_and_writ
     assert_eq!(fs::read_dir(&into).unwrap().count(), 0, "emptied again");
     assert!(!receiver.root.join("escaped.txt").exists());
 }
+
+#[test]
+fn a_receipt_made_under_kura_now_is_marked_as_a_rehearsal_and_a_real_one_is_not() {
+    let (sender, receiver, package) = handed_over(&[]);
+    let real = receiver.root.join("real");
+    receive(&receiver, &sender, &package, &real)
+        .assert()
+        .success();
+    let rehearsal = receiver.root.join("rehearsal");
+    receive(&receiver, &sender, &package, &rehearsal)
+        .env("KURA_NOW", NOW)
+        .assert()
+        .success();
+    let receipt = |dir: &Path| -> (serde_json::Value, String) {
+        let json = fs::read(dir.join(format!("receipt-{ID}.json"))).unwrap();
+        let html = fs::read_to_string(dir.join(format!("receipt-{ID}.html"))).unwrap();
+        (serde_json::from_slice(&json).unwrap(), html)
+    };
+
+    let (json, html) = receipt(&rehearsal);
+    assert_eq!(json["clock_overridden"], true);
+    assert_eq!(json["received_at"], "2024-01-31T01:02:03Z");
+    let real_time = json["real_time"].as_str().unwrap();
+    let t = chrono::DateTime::parse_from_rfc3339(real_time).unwrap();
+    assert!(
+        (t.with_timezone(&chrono::Utc) - chrono::Utc::now())
+            .num_hours()
+            .abs()
+            < 24
+    );
+    assert!(html.contains(&format!(
+        "リハーサル: 時計が KURA_NOW で置き換えられています (実時刻 {real_time})"
+    )));
+
+    let (json, html) = receipt(&real);
+    assert_eq!(json["clock_overridden"], false);
+    assert!(json.get("real_time").is_none(), "{json}");
+    assert!(!html.contains("リハーサル") && !html.contains("KURA_NOW"));
+}

@@ -2,6 +2,7 @@
 //! `kura` binary in a temporary site; interop tests also run the stock `age`,
 //! `zstd`, `tar`, `sha256sum` and `minisign`.
 
+mod access;
 mod audit;
 mod backup;
 mod changing;
@@ -19,6 +20,7 @@ mod keys;
 mod manual;
 mod memory;
 mod policy;
+mod rehearsal;
 mod restore;
 mod util;
 mod verify;

@@ -196,3 +196,88 @@ fn base_names_differing_only_in_case_are_refused() {
         "two paths named",
     );
 }
+
+#[test]
+fn an_approver_key_that_cannot_be_loaded_is_a_policy_error_at_its_line() {
+    let site = Site::new();
+    let base = site.policy_text(&[&site.volume]);
+    let policy = format!(
+        "{base}\n[erasure]\napprovers = [{{ name = \"札幌 花子\", public_key = \"keys/approver-hanako.pub\" }}]\n"
+    );
+    let line = policy.lines().count();
+    site.write_policy(&policy);
+    site.kura()
+        .args(["policy", "check"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!("kura.toml:{line}:")))
+        .stderr(predicate::str::contains("approver-hanako.pub"))
+        .stderr(predicate::str::contains("札幌 花子"));
+
+    // Not a minisign public key: still refused.
+    fs::write(site.root.join("keys/approver-hanako.pub"), "not a key\n").unwrap();
+    site.kura()
+        .args(["policy", "check"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!("kura.toml:{line}:")));
+
+    // The approver's own key pair, made with kura.
+    site.kura()
+        .args([
+            "keys",
+            "sign",
+            "--secret",
+            "keys/approver-hanako.key",
+            "--public",
+            "keys/approver-hanako.pub.new",
+        ])
+        .assert()
+        .success();
+    fs::rename(
+        site.root.join("keys/approver-hanako.pub.new"),
+        site.root.join("keys/approver-hanako.pub"),
+    )
+    .unwrap();
+    let out = site
+        .kura()
+        .args(["--json", "policy", "check"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let approvers = &v["policy"]["erasure"]["approvers"];
+    assert_eq!(approvers[0]["name"], "札幌 花子");
+    assert_eq!(
+        approvers[0]["public_key"],
+        site.root.join("keys/approver-hanako.pub").to_str().unwrap()
+    );
+}
+
+#[test]
+fn two_approvers_with_one_name_in_two_spellings_are_refused() {
+    assert_policy_error(
+        |p| {
+            format!(
+                "{p}\n[erasure]\napprovers = [\n  {{ name = \"札幌 花子\", public_key = \"a.pub\" }},\n  {{ name = \"札幌\u{3000}花子\", public_key = \"b.pub\" }},\n]\n"
+            )
+        },
+        "",
+        "listed twice",
+    );
+}
+
+#[test]
+fn the_production_policy_does_not_allow_the_clock_to_be_replaced() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    let path = dir.join("sapporo-shorijo.toml");
+    let text = fs::read_to_string(&path).unwrap();
+    let p = kura::policy::Policy::parse(&text, &path, &dir, kura::Lang::En).unwrap();
+    assert!(!p.rehearsal.allow_clock_override);
+    assert!(
+        text.contains("# [rehearsal]\n# allow_clock_override = false"),
+        "the table is there, commented, for the reader"
+    );
+}

@@ -94,7 +94,10 @@ impl Site {
         fs::write(self.policy_path(), text).unwrap();
     }
 
-    /// The standard policy, accepting the given volume ids on `hdd1`.
+    /// The standard policy, accepting the given volume ids on `hdd1`. It
+    /// allows `KURA_NOW` (`[rehearsal]`, before `[signing]` so that tests
+    /// cutting the policy at `[signing]` keep it); [`Site::without_rehearsal`]
+    /// makes a production one.
     pub fn policy_text(&self, volumes: &[&str]) -> String {
         let vols: Vec<String> = volumes.iter().map(|v| format!("\"{v}\"")).collect();
         format!(
@@ -128,12 +131,25 @@ volumes = [{vols}]
 [encryption]
 recipients_file = "keys/recipients.txt"
 
+[rehearsal]
+allow_clock_override = true
+
 [signing]
 secret_key = "keys/kura.key"
 public_key = "keys/kura.pub"
 "#,
             vols = vols.join(", ")
         )
+    }
+
+    /// A policy text without its `[rehearsal]` table: `KURA_NOW` is refused.
+    pub fn without_rehearsal(text: &str) -> String {
+        let cut = text.replace("[rehearsal]\nallow_clock_override = true\n\n", "");
+        assert!(
+            !cut.contains("[rehearsal]"),
+            "no [rehearsal] table to remove"
+        );
+        cut
     }
 
     /// `kura` run in the site with its policy.
