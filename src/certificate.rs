@@ -99,9 +99,19 @@ pub fn build(log: &AuditLog, policy: &Policy, clock: &Clock, id: &str) -> Result
         Method::CryptoErase => "every listed copy of the age identity overwritten with zeros in place, fsync, read-back, unlink, absence confirmed; data encrypted only to it can no longer be decrypted",
         Method::Destroy => "physical destruction of the medium, recorded on the operator's word in the presence of the witness",
     };
-    let verification = match method {
-        Method::Destroy => "witnessed",
-        _ => "before: each file's identity, size and SHA-256 equal to those recorded at request time; after: every overwritten byte read back as zero; absence of every file confirmed",
+    let erased = || req.items.iter().filter(|i| i.status == item_status::ERASED);
+    let readback = if erased().all(|i| i.readback.as_deref() == Some("device")) {
+        "device"
+    } else if erased().all(|i| i.readback.as_deref() != Some("device")) {
+        "cache"
+    } else {
+        "mixed"
+    };
+    let verification = match (method, readback) {
+        (Method::Destroy, _) => "witnessed",
+        (_, "device") => "before: each file's identity, size and SHA-256 equal to those recorded at request time; after: fsync, the file's cached pages dropped (posix_fadvise DONTNEED), every overwritten byte read back from the device as zero; absence of every file confirmed",
+        (_, "cache") => "before: each file's identity, size and SHA-256 equal to those recorded at request time; after: fsync, every overwritten byte read back as zero through the operating system's cache (this platform gives no way to drop it, so the device itself was not read back); absence of every file confirmed",
+        _ => "before: each file's identity, size and SHA-256 equal to those recorded at request time; after: fsync, every overwritten byte read back as zero, from the device for the items whose readback is \"device\", through the operating system's cache for the others; absence of every file confirmed",
     };
     let complete = req.status == request_status::EXECUTED;
     let findings = req.findings().count();
@@ -154,6 +164,7 @@ pub fn build(log: &AuditLog, policy: &Policy, clock: &Clock, id: &str) -> Result
             "technique": technique,
             "tool": { "name": crate::TOOL_NAME, "version": crate::TOOL_VERSION },
             "verification": verification,
+            "readback": readback,
             "standard": "NIST SP 800-88 Rev. 1 (Appendix G fields)",
             "note": match method {
                 Method::Overwrite => "Clear on magnetic media (USB HDD). Overwriting in place does not reach remapped sectors, SSD spare areas or copy-on-write snapshots.",
@@ -372,7 +383,14 @@ fn localized(c: &Certificate, lang: Lang, key: &str) -> String {
         ("crypto-erase", "technique") => "列挙した秘密鍵 (age identity) の全複製をゼロで上書き・読み戻し確認・削除し、不存在を確認。この鍵のみで暗号化されたデータは復号不能".into(),
         ("destroy", "technique") => "記録媒体の物理的破壊 (立会者の面前で実施し、実施者の申告により記録)".into(),
         ("destroy", "verification") => "立会者による確認".into(),
-        (_, "verification") => "消去前: 各ファイルの識別子・サイズ・SHA-256 が依頼時の記録と一致することを確認。消去後: 上書きした全バイトがゼロであることを読み戻して確認し、全ファイルの不存在を確認".into(),
+(_, "verification") => {
+            let after = match c.sanitization["readback"].as_str() {
+                Some("device") => "ディスクへ確定 (fsync) 後、キャッシュを破棄 (posix_fadvise DONTNEED) し、上書きした全バイトがゼロであることを媒体から読み戻して確認",
+                Some("cache") => "ディスクへ確定 (fsync) 後、上書きした全バイトがゼロであることを OS のキャッシュを介して読み戻して確認 (この OS ではキャッシュを破棄できないため、媒体そのものは読み戻していない)",
+                _ => "ディスクへ確定 (fsync) 後、上書きした全バイトがゼロであることを読み戻して確認 (readback が device の項目は媒体から、その他は OS のキャッシュを介して)",
+            };
+            format!("消去前: 各ファイルの識別子・サイズ・SHA-256 が依頼時の記録と一致することを確認。消去後: {after}。全ファイルの不存在を確認")
+        }
         ("overwrite", "note") => "磁気媒体 (USB外付けHDD) に対する Clear。代替処理されたセクタ、SSDの予備領域、コピーオンライト領域には及ばない。".into(),
         ("crypto-erase", "note") => "鍵の全複製が依頼に列挙されている場合に限り有効。".into(),
         _ => html::value_text(&c.sanitization[key]),

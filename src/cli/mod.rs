@@ -48,7 +48,9 @@ Exit codes / 終了コード:
   3  operational failure (I/O, destination missing, out of space, lock held, key) / 運用上の失敗
   4  refused by rule (unregistered volume, operator not authorised, …) / 規則による拒否
 
-Environment: KURA_POLICY, KURA_OPERATOR, KURA_LANG, KURA_NOW (RFC 3339, rehearsals), KURA_PASSPHRASE";
+Environment: KURA_POLICY, KURA_OPERATOR, KURA_LANG, KURA_PASSPHRASE,
+  KURA_NOW (RFC 3339; only where the policy has [rehearsal] allow_clock_override = true)
+  / KURA_NOW はポリシーで [rehearsal] allow_clock_override = true の場合のみ (リハーサル用)";
 
 /// kura (蔵): encrypted, checksummed, audited monthly snapshots of a system's
 /// master data and logs, restorable with stock age, zstd and tar.

@@ -344,6 +344,16 @@ impl Run<'_> {
 
     /// Appends an item's outcome.
     fn record(&mut self, item: &Item, status: &str, detail: Option<String>) -> Result<()> {
+        self.record_with(item, status, detail, None)
+    }
+
+    fn record_with(
+        &mut self,
+        item: &Item,
+        status: &str,
+        detail: Option<String>,
+        readback: Option<&str>,
+    ) -> Result<()> {
         let outcome = match status {
             st::ERASED | st::RECORDED => Outcome::Ok,
             st::ERASING => Outcome::Started,
@@ -354,7 +364,7 @@ impl Run<'_> {
             "request": self.id, "n": item.n, "kind": item.kind, "target": item.target,
             "destination": item.destination, "path": item.path, "status": status,
             "size": item.size, "sha256": item.sha256, "detail": detail,
-            "witness": self.witness,
+            "witness": self.witness, "readback": readback,
         });
         self.append("erase.item", outcome, &record, Some(item.n))?;
         if st::is_done(status) {
@@ -382,7 +392,7 @@ impl Run<'_> {
                     )),
                     (false, n) => n,
                 };
-                self.record(item, st::ERASED, note)
+                self.record_with(item, st::ERASED, note, Some(erased.readback))
             }
             Ok(None) => self.record(
                 item,
@@ -467,6 +477,30 @@ pub struct Erased {
     pub sha256: [u8; 32],
     /// A remark, e.g. other hard links that remain (now zeroed).
     pub note: Option<String>,
+    /// Where the zeros were read back from: [`READBACK_DEVICE`] or
+    /// [`READBACK_CACHE`].
+    pub readback: &'static str,
+}
+
+/// The read-back read the device: the file's cached pages were dropped after
+/// fsync (`posix_fadvise(POSIX_FADV_DONTNEED)`, Linux).
+pub const READBACK_DEVICE: &str = "device";
+/// The read-back went through the operating system's cache, which this
+/// platform gives kura no way to drop.
+pub const READBACK_CACHE: &str = "cache";
+
+/// Drops the file's clean cached pages so the read-back reads the device.
+#[cfg(target_os = "linux")]
+fn drop_cache(file: &std::fs::File) -> &'static str {
+    match rustix::fs::fadvise(file, 0, None, rustix::fs::Advice::DontNeed) {
+        Ok(()) => READBACK_DEVICE,
+        Err(_) => READBACK_CACHE,
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn drop_cache(_: &std::fs::File) -> &'static str {
+    READBACK_CACHE
 }
 
 /// Checks the open file is the expected one (identity, size, SHA-256), then
@@ -533,7 +567,9 @@ pub fn overwrite_and_remove(path: &Path, expected: &Expected) -> Result<Option<E
         left -= n as u64;
     }
     file.sync_all()?;
-    // Read-back verification of every byte.
+    // Read-back verification of every byte, from the device where the
+    // platform lets kura drop the cached pages first.
+    let readback = drop_cache(&file);
     file.seek(SeekFrom::Start(0))?;
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -556,6 +592,7 @@ pub fn overwrite_and_remove(path: &Path, expected: &Expected) -> Result<Option<E
             size,
             sha256: digest,
             note,
+            readback,
         })),
         _ => Err(io::Error::other("the file is still present after unlinking").into()),
     }
@@ -592,6 +629,7 @@ mod tests {
             size,
             sha256: digest,
             note,
+            readback,
         } = overwrite_and_remove(&path, &Expected::default())
             .unwrap()
             .unwrap();
@@ -614,6 +652,13 @@ mod tests {
             "the blocks themselves hold zeros now"
         );
         assert!(note.unwrap().contains("hard link"));
+        #[cfg(target_os = "linux")]
+        assert_eq!(
+            readback, READBACK_DEVICE,
+            "cached pages dropped before read-back"
+        );
+        #[cfg(not(target_os = "linux"))]
+        let _ = readback;
         assert!(overwrite_and_remove(&path, &Expected::default())
             .unwrap()
             .is_none());

@@ -151,6 +151,7 @@ pub(super) fn fold(out: &mut BTreeMap<String, Entry>, e: &Event) {
                 status: item_status::PENDING.into(),
                 detail: None,
                 erased_at: None,
+                readback: None,
             })
             .collect(),
         ..Request::default()
@@ -211,6 +212,7 @@ fn apply(entry: &mut Entry, action: &str, outcome: &str, d: &serde_json::Value, 
                 item.erased_at = item_status::is_done(&status).then(|| e.time.clone());
                 item.status = status;
                 item.detail = text(d, "detail");
+                item.readback = text(d, "readback");
             }
             note_execution(r, d, e);
             entry.events.execution = Some(EventRef::of(e));

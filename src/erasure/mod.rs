@@ -186,6 +186,9 @@ pub struct Item {
     pub detail: Option<String>,
     /// When it was erased (RFC 3339).
     pub erased_at: Option<String>,
+    /// How the zeros were read back: `device` (the page cache dropped first)
+    /// or `cache` (where the platform cannot drop it).
+    pub readback: Option<String>,
 }
 
 /// A request, as the chain records it.

@@ -67,6 +67,7 @@ pub fn request(
                 status: item_status::PENDING.into(),
                 detail: None,
                 erased_at: None,
+                readback: None,
             }),
         }
     }
@@ -332,6 +333,7 @@ fn expand_snapshot(
                 status: item_status::PENDING.into(),
                 detail: None,
                 erased_at: None,
+                readback: None,
             });
         }
     }
@@ -430,6 +432,7 @@ fn file_item(policy: &Policy, path: &Path, identity: bool) -> Result<Item> {
         status: item_status::PENDING.into(),
         detail: None,
         erased_at: None,
+        readback: None,
     })
 }
 

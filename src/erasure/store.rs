@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS erasure_items (
     status      TEXT NOT NULL,
     detail      TEXT,
     erased_at   TEXT,
+    readback    TEXT,
     PRIMARY KEY (request_id, n)
 );
 ";
@@ -114,9 +115,9 @@ pub(super) fn update_request(tx: &Transaction, r: &Request) -> rusqlite::Result<
 /// Writes one item's state.
 pub(super) fn update_item(tx: &Transaction, id: &str, i: &Item) -> rusqlite::Result<()> {
     tx.execute(
-        "UPDATE erasure_items SET status = ?3, detail = ?4, erased_at = ?5
+        "UPDATE erasure_items SET status = ?3, detail = ?4, erased_at = ?5, readback = ?6
          WHERE request_id = ?1 AND n = ?2",
-        params![id, i.n, i.status, i.detail, i.erased_at],
+        params![id, i.n, i.status, i.detail, i.erased_at, i.readback],
     )?;
     Ok(())
 }
@@ -166,7 +167,7 @@ pub(super) fn load(conn: &Connection, id: &str) -> rusqlite::Result<Option<Reque
     };
     let mut stmt = conn.prepare(
         "SELECT n, kind, target, destination, volume, path, size, sha256, file_id, status,
-                detail, erased_at
+                detail, erased_at, readback
          FROM erasure_items WHERE request_id = ?1 ORDER BY n",
     )?;
     req.items = stmt
@@ -184,6 +185,7 @@ pub(super) fn load(conn: &Connection, id: &str) -> rusqlite::Result<Option<Reque
                 status: r.get(9)?,
                 detail: r.get(10)?,
                 erased_at: r.get(11)?,
+                readback: r.get(12)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;

@@ -216,6 +216,21 @@ fn the_certificate_holds_every_field_and_its_signature_verifies_with_minisign() 
         .as_str()
         .unwrap()
         .contains("read back"));
+    // Issue 14, observation 7: the read-back says where it read from; on
+    // Linux the cached pages are dropped first, so it is the device.
+    #[cfg(target_os = "linux")]
+    {
+        assert_eq!(c["sanitization"]["readback"], "device");
+        assert!(c["sanitization"]["verification"]
+            .as_str()
+            .unwrap()
+            .contains("from the device"));
+        assert!(c["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["readback"] == "device"));
+    }
     assert!(c["media"][0]["volume"].as_str().unwrap().starts_with("kv-"));
     assert_eq!(c["request"]["planned"], "2024-04-20");
     assert!(c["request"]["quantity"]["bytes"].as_u64().unwrap() > 0);

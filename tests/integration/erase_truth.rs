@@ -445,3 +445,45 @@ fn a_planned_date_in_the_past_is_a_usage_error() {
         .code(2)
         .stderr(predicate::str::contains("past"));
 }
+
+/// Observation 10: a certificate made under `KURA_NOW` says so and shows the
+/// real time.
+#[test]
+fn a_certificate_of_a_rehearsal_says_so_and_shows_the_real_time() {
+    let (site, _) = site_with_six_months();
+    let id = pruned_and_approved(&site);
+    execute(&site, &id, 0);
+    let c = certificate(&site, &id);
+    assert_eq!(c["clock"]["overridden"], true);
+    let real_year = chrono::Utc::now().format("%Y").to_string();
+    assert!(c["clock"]["issued_at_real"]
+        .as_str()
+        .unwrap()
+        .starts_with(&real_year));
+    assert!(c["execution"]["executed_at"]
+        .as_str()
+        .unwrap()
+        .starts_with("2024-04-20"));
+    assert!(c["execution"]["executed_at_real"]
+        .as_str()
+        .unwrap()
+        .starts_with(&real_year));
+    site.kura()
+        .args([
+            "--lang",
+            "ja",
+            "erase",
+            "certificate",
+            &id,
+            "--out",
+            "c.html",
+        ])
+        .assert()
+        .success();
+    let html = fs::read_to_string(site.root.join("c.html")).unwrap();
+    assert!(
+        html.contains("class=\"rehearsal\"") && html.contains("KURA_NOW"),
+        "{html}"
+    );
+    assert!(html.contains("実施日時 (実時刻)"));
+}
