@@ -363,8 +363,11 @@ fn audit_chain(rows: &mut Rows, policy: &Policy, clock: &Clock) {
     let label = rows.t("監査ログ (改ざん検知)", "audit log (tamper evidence)");
     let db: &Path = &policy.audit_database;
     let result = AuditLog::open_existing(db, *clock).and_then(|log| {
-        let (checkpoints, problems) = audit::recorded_checkpoints(policy)?;
-        Ok((log.verify(&checkpoints)?, problems))
+        let (checkpoints, mut problems) = audit::recorded_checkpoints(policy)?;
+        let report = log.verify(&checkpoints)?;
+        let schema = log.schema_problems()?;
+        problems.splice(0..0, schema.into_iter().map(|p| format!("schema: {p}")));
+        Ok((report, problems))
     });
     match result {
         Ok((report, problems)) if report.ok() && problems.is_empty() => {

@@ -31,7 +31,7 @@ use crate::media;
 use crate::policy::Policy;
 use crate::{retention, snapshot, sums};
 
-const SCHEMA: &str = "
+pub(crate) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS erasure_requests (
     id           TEXT PRIMARY KEY,
     created_at   TEXT NOT NULL,

@@ -211,6 +211,14 @@ pub enum Error {
         /// What is wrong.
         detail: String,
     },
+    /// The audit database's tables, indexes or triggers are not exactly
+    /// kura's: nothing is appended to it.
+    AuditSchema {
+        /// The database.
+        path: PathBuf,
+        /// One line per object: `extra trigger spy on events`, ….
+        problems: Vec<String>,
+    },
     /// The audit database cannot be opened or written.
     AuditUnavailable {
         /// The database.
@@ -320,7 +328,9 @@ impl Error {
     /// The exit code of this error: the only place where that mapping is made.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Error::Integrity { .. } | Error::AuditCorrupt { .. } => ExitCode::Integrity,
+            Error::Integrity { .. } | Error::AuditCorrupt { .. } | Error::AuditSchema { .. } => {
+                ExitCode::Integrity
+            }
             Error::Policy { .. }
             | Error::PolicyUnreadable { .. }
             | Error::Usage(_)
@@ -602,6 +612,14 @@ impl Error {
                     format!("the audit database {} is damaged or not kura's: {detail}", path.display())
                 }
             }
+            Error::AuditSchema { path, problems } => {
+                let list = problems.join("; ");
+                if ja {
+                    format!("監査ログ {} のスキーマが kura の定義と異なるため、追記しません: {list}", path.display())
+                } else {
+                    format!("the audit database {} does not have kura's schema, so nothing is appended to it: {list}", path.display())
+                }
+            }
             Error::AuditUnavailable { path, detail } => {
                 if ja {
                     format!("監査ログ {} を使用できません: {detail}", path.display())
@@ -660,6 +678,10 @@ impl Error {
             Error::Locked { .. } => lang.pick(
                 "前回の実行が終わるのを待ってから再実行してください",
                 "wait for the other run to finish, then run again",
+            ),
+            Error::AuditSchema { .. } => lang.pick(
+                "kura audit verify で内容を確認し、管理者に報告してください。証拠となるため、自分で削除・修正しないでください",
+                "run `kura audit verify` and report the finding; do not remove or mend the object yourself, it is evidence",
             ),
             Error::PolicyUnreadable { .. } => lang.pick(
                 "--policy でポリシーファイルを指定するか、kura.toml のあるディレクトリで実行してください",

@@ -55,10 +55,12 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
             let (recorded, problems) = audit::recorded_checkpoints(&policy)?;
             given.extend(recorded);
             let report = log.verify(&given)?;
-            let ok = report.ok() && problems.is_empty();
+            let schema = log.schema_problems()?;
+            let ok = report.ok() && problems.is_empty() && schema.is_empty();
             if ctx.json {
                 ctx.print_json(&serde_json::json!({
                     "ok": ok, "database": db, "report": report, "problems": problems,
+                    "schema": schema,
                 }));
             } else {
                 println!("{}: {}", ctx.t("監査ログ", "audit log"), db.display());
@@ -79,6 +81,20 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
                         b.seq,
                         b.detail
                     ),
+                }
+                if schema.is_empty() {
+                    println!(
+                        "  {}: {}",
+                        ctx.t("スキーマ", "schema"),
+                        ctx.t("kura の定義どおり", "kura's, exactly")
+                    );
+                }
+                for p in &schema {
+                    println!(
+                        "  {} {}: {p}",
+                        ctx.t("指摘", "FINDING"),
+                        ctx.t("スキーマ", "schema")
+                    );
                 }
                 for c in &report.checkpoints {
                     let mark = match &c.problem {
@@ -110,6 +126,7 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
                                 .map(|p| format!("checkpoint from {}: {p}", c.checkpoint.source))
                         })
                     })
+                    .or_else(|| schema.first().map(|p| format!("schema: {p}")))
                     .or_else(|| problems.first().cloned())
                     .unwrap_or_default();
                 Some(Error::Integrity {
