@@ -172,6 +172,8 @@ pub enum Outcome {
     Refused,
     /// It found an integrity problem.
     Finding,
+    /// It was interrupted (Ctrl-C, SIGTERM, a closed console) and stopped cleanly.
+    Interrupted,
 }
 
 impl Outcome {
@@ -183,6 +185,7 @@ impl Outcome {
             Outcome::Failed => "failed",
             Outcome::Refused => "refused",
             Outcome::Finding => "finding",
+            Outcome::Interrupted => "interrupted",
         }
     }
 }
@@ -230,7 +233,7 @@ pub struct Event {
     pub action: String,
     /// What it was done to, e.g. a snapshot id or a destination.
     pub target: String,
-    /// `started`, `ok`, `failed`, `refused` or `finding`.
+    /// `started`, `ok`, `failed`, `refused`, `finding` or `interrupted`.
     pub outcome: String,
     /// Compact JSON with ids, counts, hashes (never citizen data or keys).
     pub details: String,
@@ -740,6 +743,7 @@ impl AuditLog {
         let mut hashes_at: std::collections::HashMap<u64, String> =
             checkpoints.iter().map(|c| (c.seq, String::new())).collect();
         self.for_each(|e| {
+            crate::interrupt::check()?;
             report.events += 1;
             if report.first_bad.is_none() {
                 let problem = if e.seq != expected_seq {

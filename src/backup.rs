@@ -243,7 +243,10 @@ pub fn run(req: &BackupRequest) -> Result<BackupOutcome> {
         }
     };
 
-    // 5. Metadata, checksums, signature, publication.
+    // 5. Metadata, checksums, signature, publication. Interrupted before
+    // this point, the staging directories go as `targets` drops; from here
+    // on the snapshot is sealed and published everywhere.
+    crate::interrupt::check()?;
     let finished = req.clock.now().max(start);
     let meta = SnapshotMeta {
         format: snapshot::FORMAT.to_string(),
@@ -362,14 +365,27 @@ fn run_prepare(policy: &Policy, source: &Source) -> Result<()> {
         program: cmd[0].clone(),
         detail,
     };
-    let status = Command::new(&cmd[0])
+    let mut child = Command::new(&cmd[0])
         .args(&cmd[1..])
         .current_dir(&policy.dir)
         .stdin(std::process::Stdio::null())
         // Its chatter goes to stderr so `--json` output stays one object.
         .stdout(std::process::Stdio::from(std::io::stderr()))
-        .status()
+        .spawn()
         .map_err(|e| failed(e.to_string()))?;
+    // Waited for in short steps, so an interruption stops it too (a signal
+    // sent to kura alone, as by `kill` or a service manager, does not reach it).
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|e| failed(e.to_string()))? {
+            break status;
+        }
+        if crate::interrupt::requested() {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(Error::Interrupted);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     if status.success() {
         Ok(())
     } else {

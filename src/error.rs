@@ -238,6 +238,9 @@ pub enum Error {
         /// The archives the snapshot has.
         known: Vec<String>,
     },
+    /// The command was interrupted (Ctrl-C, SIGTERM, a closed console) and
+    /// stopped cleanly; see [`crate::interrupt`].
+    Interrupted,
     /// A refusal by rule, said in both languages.
     RefusedSaid {
         /// 日本語.
@@ -316,8 +319,12 @@ impl Error {
         }
     }
 
-    /// Shorthand for an I/O error on a path.
+    /// Shorthand for an I/O error on a path. An I/O error that carries an
+    /// interruption ([`crate::interrupt::check_io`]) is [`Error::Interrupted`].
     pub fn io(action: Action, path: impl AsRef<Path>, source: io::Error) -> Error {
+        if crate::interrupt::is_interruption(&source) {
+            return Error::Interrupted;
+        }
         Error::Io {
             action,
             path: path.as_ref().to_path_buf(),
@@ -353,6 +360,7 @@ impl Error {
             | Error::BadVolumeMarker { .. }
             | Error::AuditBusy { .. }
             | Error::AuditUnavailable { .. }
+            | Error::Interrupted
             | Error::PartialFailure { .. } => ExitCode::Operational,
             Error::OperatorNotAuthorised { .. }
             | Error::UnregisteredVolume { .. }
@@ -645,6 +653,7 @@ impl Error {
             Error::RefusedSaid { ja: j, en } | Error::UsageSaid { ja: j, en } => {
                 lang.pick(j, en).clone()
             }
+            Error::Interrupted => lang.pick("中断しました", "interrupted").to_string(),
             Error::Refused(m) => m.clone(),
             Error::Integrity { path, detail } => {
                 if ja {

@@ -14,6 +14,7 @@ mod garbage;
 mod handover;
 mod hostile;
 mod interop;
+mod interrupt;
 mod keys;
 mod manual;
 mod memory;
