@@ -69,6 +69,8 @@ pub struct DestinationOutcome {
     pub name: String,
     /// Its directory.
     pub path: PathBuf,
+    /// The id of the registered volume written to (rotation: which disk).
+    pub volume: Option<String>,
     /// The published snapshot, or why there is none.
     pub result: std::result::Result<PathBuf, Error>,
 }
@@ -101,6 +103,7 @@ impl BackupOutcome {
 /// One destination while the run is under way.
 struct Target<'a> {
     dest: &'a Destination,
+    volume: Option<String>,
     _lock: Option<DestinationLock>,
     staging: Option<Staging>,
     error: Option<Error>,
@@ -127,13 +130,14 @@ pub fn run(req: &BackupRequest) -> Result<BackupOutcome> {
     // 1. The media rule, before anything is written anywhere.
     let mut targets = Vec::new();
     for dest in chosen {
-        let error = match media::check_destination(dest) {
-            Ok(_) => None,
-            Err(e @ Error::DestinationMissing { .. }) => Some(e),
+        let (volume, error) = match media::check_destination(dest) {
+            Ok(marker) => (Some(marker.id), None),
+            Err(e @ Error::DestinationMissing { .. }) => (None, Some(e)),
             Err(e) => return Err(e),
         };
         targets.push(Target {
             dest,
+            volume,
             _lock: None,
             staging: None,
             error,
@@ -167,14 +171,19 @@ pub fn run(req: &BackupRequest) -> Result<BackupOutcome> {
     for t in targets.iter_mut().filter(|t| t.alive()) {
         // The disk may have gone while `prepare` ran, leaving its mount point:
         // an empty directory on the system drive. Check the marker again
-        // rather than write there.
-        if media::check_destination(t.dest).is_err() {
-            t.fail(Error::DestinationMissing {
+        // rather than write there (and note the disk: it may have been
+        // swapped for another registered one).
+        match media::check_destination(t.dest) {
+            Ok(marker) => {
+                t.volume = Some(marker.id);
+                if let Err(e) = check_space(t.dest) {
+                    t.fail(e);
+                }
+            }
+            Err(_) => t.fail(Error::DestinationMissing {
                 dest: t.dest.name.clone(),
                 path: t.dest.path.clone(),
-            });
-        } else if let Err(e) = check_space(t.dest) {
-            t.fail(e);
+            }),
         }
     }
 
@@ -293,6 +302,7 @@ pub fn run(req: &BackupRequest) -> Result<BackupOutcome> {
         destinations.push(DestinationOutcome {
             name: t.dest.name.clone(),
             path: t.dest.path.clone(),
+            volume: t.volume.clone(),
             result,
         });
     }

@@ -118,6 +118,7 @@ pub fn run(policy: &Policy, clock: &Clock, lang: Lang) -> Result<CheckReport> {
         }
     }
     audit_chain(&mut rows, policy, clock);
+    inventory(&mut rows, policy, clock);
     let ok = rows.items.iter().all(|i| i.status == "ok");
     Ok(CheckReport {
         ok,
@@ -398,6 +399,50 @@ fn audit_chain(rows: &mut Rows, policy: &Policy, clock: &Clock) {
             rows.push("audit_chain".into(), label, false, detail);
         }
         Err(e) => rows.push("audit_chain".into(), label, false, e.message(rows.lang)),
+    }
+}
+
+/// The snapshots the log wrote and erased against those on the disks
+/// ([`crate::inventory`]).
+fn inventory(rows: &mut Rows, policy: &Policy, clock: &Clock) {
+    let label = rows.t("保存先の目録", "inventory of snapshots");
+    let result = AuditLog::open_existing(&policy.audit_database, *clock)
+        .and_then(|log| crate::inventory::reconcile(policy, &log));
+    match result {
+        Ok(r) if r.ok() => {
+            let mut detail = rows.t(
+                &format!(
+                    "監査ログと一致: {} のスナップショット {} 件",
+                    r.checked.join(", "),
+                    r.snapshots
+                ),
+                &format!(
+                    "the audit log and the disks agree: {} snapshots on {}",
+                    r.snapshots,
+                    r.checked.join(", ")
+                ),
+            );
+            if !r.not_connected.is_empty() {
+                detail.push_str(&rows.t(
+                    &format!(" (未接続のため未確認: {})", r.not_connected.join(", ")),
+                    &format!(
+                        " (not connected, not compared: {})",
+                        r.not_connected.join(", ")
+                    ),
+                ));
+            }
+            rows.push("inventory".into(), label, true, detail);
+        }
+        Ok(r) => {
+            let detail = r
+                .mismatches
+                .iter()
+                .map(|m| m.message(rows.lang))
+                .collect::<Vec<_>>()
+                .join("; ");
+            rows.push("inventory".into(), label, false, detail);
+        }
+        Err(e) => rows.push("inventory".into(), label, false, e.message(rows.lang)),
     }
 }
 

@@ -56,11 +56,12 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
             given.extend(recorded);
             let report = log.verify(&given)?;
             let schema = log.schema_problems()?;
-            let ok = report.ok() && problems.is_empty() && schema.is_empty();
+            let inventory = kura::inventory::reconcile(&policy, &log)?;
+            let ok = report.ok() && problems.is_empty() && schema.is_empty() && inventory.ok();
             if ctx.json {
                 ctx.print_json(&serde_json::json!({
                     "ok": ok, "database": db, "report": report, "problems": problems,
-                    "schema": schema,
+                    "schema": schema, "inventory": inventory,
                 }));
             } else {
                 println!("{}: {}", ctx.t("監査ログ", "audit log"), db.display());
@@ -111,6 +112,17 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
                 for p in &problems {
                     println!("  {} {p}", ctx.t("指摘", "FINDING"));
                 }
+                if inventory.ok() {
+                    println!(
+                        "  {}: {} ({})",
+                        ctx.t("保存先の目録", "inventory"),
+                        ctx.t("監査ログと一致", "the log and the disks agree"),
+                        inventory.checked.join(", ")
+                    );
+                }
+                for m in &inventory.mismatches {
+                    println!("  {} {}", ctx.t("指摘", "FINDING"), m.message(ctx.lang));
+                }
             }
             let failure = if ok {
                 None
@@ -128,6 +140,7 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
                     })
                     .or_else(|| schema.first().map(|p| format!("schema: {p}")))
                     .or_else(|| problems.first().cloned())
+                    .or_else(|| inventory.mismatches.first().map(|m| m.message(ctx.lang)))
                     .unwrap_or_default();
                 Some(Error::Integrity {
                     path: db.clone(),

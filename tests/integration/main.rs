@@ -15,6 +15,7 @@ mod handover;
 mod hostile;
 mod interop;
 mod interrupt;
+mod inventory;
 mod keys;
 mod manual;
 mod memory;
