@@ -43,6 +43,13 @@ use crate::error::{Action, Error, Result};
 pub const FORMAT: &str = "kura-audit/1";
 /// The previous hash of the first event.
 pub const GENESIS: [u8; 32] = [0u8; 32];
+/// The source of checkpoints given with `audit verify --checkpoint`: from
+/// outside the server (the paper record of a monthly report).
+pub const EXTERNAL_CHECKPOINT_SOURCE: &str = "--checkpoint";
+/// The action recorded by an `audit verify` run in which every checkpoint
+/// from outside the server agreed; its details list them as
+/// `external_checkpoints: [{seq, hash}]`.
+pub const VERIFY_ACTION: &str = "audit.verify";
 /// How long an append waits for another writer before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
