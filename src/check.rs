@@ -122,6 +122,8 @@ pub fn run(policy: &Policy, clock: &Clock, lang: Lang) -> Result<CheckReport> {
     audit_chain(&mut rows, policy, clock);
     inventory(&mut rows, policy, clock);
     external_checkpoint(&mut rows, policy, clock);
+    // An item cut short by an interruption would read as a finding.
+    crate::interrupt::check()?;
     let ok = rows.items.iter().all(|i| i.status == "ok");
     Ok(CheckReport {
         ok,
