@@ -190,19 +190,40 @@ fn verify(
             .iter()
             .map(|c| serde_json::json!({ "seq": c.checkpoint.seq, "hash": c.checkpoint.hash }))
             .collect();
-        let mut writer = AuditLog::open(db, ctx.clock)?;
-        Some(writer.append(
-            &Actor::current(&operator),
-            audit::VERIFY_ACTION,
-            "audit",
-            if ok { Outcome::Ok } else { Outcome::Finding },
-            &serde_json::json!({
-                "external_checkpoints": listed,
-                "checkpoints_checked": report.checkpoints.len(),
-                "events": report.events,
-                "ok": ok,
-            }),
-        )?)
+        // A log that cannot be written (an auditor's read-only copy, say)
+        // is still verified; the record's absence shows in `kura check`.
+        let appended = AuditLog::open(db, ctx.clock).and_then(|mut writer| {
+            writer.append(
+                &Actor::current(&operator),
+                audit::VERIFY_ACTION,
+                "audit",
+                if ok { Outcome::Ok } else { Outcome::Finding },
+                &serde_json::json!({
+                    "external_checkpoints": listed,
+                    "checkpoints_checked": report.checkpoints.len(),
+                    "events": report.events,
+                    "ok": ok,
+                }),
+            )
+        });
+        match appended {
+            Ok(event) => Some(event),
+            // An append that does not read back is an integrity problem.
+            Err(e) if e.exit_code() != ExitCode::Operational || matches!(e, Error::Interrupted) => {
+                return Err(e)
+            }
+            Err(e) => {
+                eprintln!(
+                    "kura: {}: {}",
+                    ctx.t(
+                        "外部チェックポイントの照合を記録できませんでした",
+                        "the off-server checkpoint verification could not be recorded"
+                    ),
+                    e.message(ctx.lang)
+                );
+                None
+            }
+        }
     } else {
         None
     };
