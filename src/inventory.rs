@@ -184,7 +184,10 @@ impl Ledger {
                         started[i].1 = true;
                     }
                     if matches!(e.outcome.as_str(), "ok" | "failed") {
-                        let id = details["snapshot"].as_str().unwrap_or_default();
+                        let Some(id) = details["snapshot"].as_str().filter(|s| !s.is_empty())
+                        else {
+                            return Ok(());
+                        };
                         let written = details["written"].as_array().cloned().unwrap_or_default();
                         for dest in written.iter().filter_map(|d| d.as_str()) {
                             let volume = details["volumes"][dest].as_str().map(str::to_string);
