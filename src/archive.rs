@@ -171,7 +171,7 @@ pub fn write_encrypted_tar<W: Write + Send, T>(
             .map_err(|e| Error::Usage(format!("cannot encrypt to the recipients: {e}")))?;
     let (tx, rx) = sync_channel::<Message>(CHANNEL_DEPTH);
 
-    std::thread::scope(|scope| {
+    let result = std::thread::scope(|scope| {
         let encrypting = scope.spawn(move || encrypt_chunks(encryptor, rx, out));
         let framed = frame_and_compress(level, threads, ChunkSender::new(tx), body);
         let written = encrypting
@@ -189,6 +189,15 @@ pub fn write_encrypted_tar<W: Write + Send, T>(
             (Err(e), _) => Err(e),
             (Ok(_), Err(out_err)) => Err(WriteError::Failed(output_error(out_err))),
         }
+    });
+    // Whatever error an interrupted read surfaced as (a source read, the
+    // channel closing), the interruption is the cause.
+    result.map_err(|e| match e {
+        WriteError::Failed(e) => WriteError::Failed(crate::interrupt::or_interrupted(e)),
+        WriteError::SourceChanged(_) if crate::interrupt::requested() => {
+            WriteError::Failed(Error::Interrupted)
+        }
+        other => other,
     })
 }
 
@@ -558,6 +567,7 @@ pub fn add_root(
         .follow_links(true)
         .sort_by_file_name();
     for entry in walker {
+        crate::interrupt::check()?;
         let entry = entry.map_err(|e| {
             let path = e.path().unwrap_or(root).to_path_buf();
             let source = e
@@ -714,6 +724,8 @@ impl<R: Read> Read for ExactReader<'_, R> {
         if self.remaining == 0 {
             return Ok(0);
         }
+        // Not a `ReadFailure`: an interruption is nobody's read error.
+        crate::interrupt::check_io()?;
         let want = buf
             .len()
             .min(self.remaining.min(usize::MAX as u64) as usize);
@@ -991,6 +1003,7 @@ pub fn read_entries<R: Read>(
 ) -> io::Result<Option<R>> {
     let mut archive = tar::Archive::new(plain);
     for entry in archive.entries()? {
+        crate::interrupt::check_io()?;
         let mut entry = entry?;
         let name = entry.path_bytes().into_owned();
         let shown = String::from_utf8_lossy(&name).into_owned();
@@ -1149,6 +1162,7 @@ fn finish_report(
 pub fn drain_after_end(mut rest: impl Read, findings: &mut Vec<Finding>) -> io::Result<()> {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
+        crate::interrupt::check_io()?;
         let n = rest.read(&mut buf)?;
         if n == 0 {
             return Ok(());
@@ -1171,6 +1185,7 @@ struct ProgressReader<'a, R> {
 
 impl<R: Read> Read for ProgressReader<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        crate::interrupt::check_io()?;
         let n = self.inner.read(buf)?;
         self.progress.advance(n as u64);
         Ok(n)

@@ -9,6 +9,14 @@
 //! - triggers refuse UPDATE and DELETE: a speed bump against accidents, not a
 //!   defence (whoever can write the file can drop them);
 //! - the chain makes any edit, deletion or reordering inside the log visible;
+//! - the schema is pinned: `sqlite_master` must list exactly the tables,
+//!   indexes and triggers kura creates ([`expected_schema`], made by the very
+//!   function that creates them on disk). An extra trigger (one that deletes
+//!   restore events as they are written, say) or a dropped one is a finding of
+//!   `audit verify`, and [`AuditLog::open`] and every append refuse to write
+//!   into such a database, so a planted trigger never gets to run;
+//! - every append reads its row back after commit and compares every column,
+//!   and checks the previous head is still there;
 //! - checkpoints held elsewhere — the `audit` field of every `snapshot.json` on
 //!   every disk, `--checkpoint SEQ:HASH` from the monthly paper report, signed
 //!   checkpoint files — make truncation and wholesale rewrites visible, which a
@@ -35,6 +43,13 @@ use crate::error::{Action, Error, Result};
 pub const FORMAT: &str = "kura-audit/1";
 /// The previous hash of the first event.
 pub const GENESIS: [u8; 32] = [0u8; 32];
+/// The source of checkpoints given with `audit verify --checkpoint`: from
+/// outside the server (the paper record of a monthly report).
+pub const EXTERNAL_CHECKPOINT_SOURCE: &str = "--checkpoint";
+/// The action recorded by an `audit verify` run in which every checkpoint
+/// from outside the server agreed; its details list them as
+/// `external_checkpoints: [{seq, hash}]`.
+pub const VERIFY_ACTION: &str = "audit.verify";
 /// How long an append waits for another writer before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -64,6 +79,92 @@ CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
 ";
 
+/// Creates every object of kura's audit database on `conn`: the events, their
+/// meta table and triggers, and the erasure records beside them. The one
+/// function behind both the database on disk and [`expected_schema`], so the
+/// two cannot drift apart.
+fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(SCHEMA)?;
+    conn.execute_batch(crate::erasure::SCHEMA)
+}
+
+/// One row of `sqlite_master`: a table, index, trigger or view.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct SchemaObject {
+    /// `table`, `index`, `trigger` or `view`.
+    pub kind: String,
+    /// Its name (`sqlite_autoindex_…` for the indexes SQLite makes itself).
+    pub name: String,
+    /// The table it belongs to.
+    pub table: String,
+    /// The statement that created it (none for automatic indexes).
+    pub sql: Option<String>,
+}
+
+impl SchemaObject {
+    fn describe(&self) -> String {
+        if self.kind == "table" || self.table.is_empty() {
+            format!("{} {}", self.kind, self.name)
+        } else {
+            format!("{} {} on {}", self.kind, self.name, self.table)
+        }
+    }
+}
+
+fn read_schema(conn: &Connection) -> rusqlite::Result<Vec<SchemaObject>> {
+    let mut stmt = conn.prepare(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name, tbl_name",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(SchemaObject {
+            kind: r.get(0)?,
+            name: r.get(1)?,
+            table: r.get(2)?,
+            sql: r.get(3)?,
+        })
+    })?;
+    let mut out = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    out.sort();
+    Ok(out)
+}
+
+/// The schema kura creates, read back from a database made in memory by the
+/// same function that makes the one on disk.
+pub fn expected_schema() -> Result<Vec<SchemaObject>> {
+    static EXPECTED: std::sync::OnceLock<Vec<SchemaObject>> = std::sync::OnceLock::new();
+    if let Some(found) = EXPECTED.get() {
+        return Ok(found.clone());
+    }
+    let memory = Path::new(":memory:");
+    let conn = Connection::open_in_memory().map_err(|e| db_error(memory, e))?;
+    create_schema(&conn).map_err(|e| db_error(memory, e))?;
+    let objects = read_schema(&conn).map_err(|e| db_error(memory, e))?;
+    Ok(EXPECTED.get_or_init(|| objects).clone())
+}
+
+/// What differs between the schema kura creates and `actual`, one line per
+/// object: `extra trigger spy on events`, `missing trigger events_no_delete
+/// on events`, `changed table events`. Empty when they are the same.
+pub fn schema_differences(expected: &[SchemaObject], actual: &[SchemaObject]) -> Vec<String> {
+    let key = |o: &SchemaObject| (o.kind.clone(), o.name.clone());
+    let wanted: std::collections::BTreeMap<_, _> = expected.iter().map(|o| (key(o), o)).collect();
+    let found: std::collections::BTreeMap<_, _> = actual.iter().map(|o| (key(o), o)).collect();
+    let mut out = Vec::new();
+    for (k, o) in &found {
+        match wanted.get(k) {
+            None => out.push(format!("extra {}", o.describe())),
+            Some(w) if w != o => out.push(format!("changed {}", o.describe())),
+            Some(_) => {}
+        }
+    }
+    for (k, o) in &wanted {
+        if !found.contains_key(k) {
+            out.push(format!("missing {}", o.describe()));
+        }
+    }
+    out
+}
+
 /// How an event ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -78,6 +179,8 @@ pub enum Outcome {
     Refused,
     /// It found an integrity problem.
     Finding,
+    /// It was interrupted (Ctrl-C, SIGTERM, a closed console) and stopped cleanly.
+    Interrupted,
 }
 
 impl Outcome {
@@ -89,6 +192,7 @@ impl Outcome {
             Outcome::Failed => "failed",
             Outcome::Refused => "refused",
             Outcome::Finding => "finding",
+            Outcome::Interrupted => "interrupted",
         }
     }
 }
@@ -136,7 +240,7 @@ pub struct Event {
     pub action: String,
     /// What it was done to, e.g. a snapshot id or a destination.
     pub target: String,
-    /// `started`, `ok`, `failed`, `refused` or `finding`.
+    /// `started`, `ok`, `failed`, `refused`, `finding` or `interrupted`.
     pub outcome: String,
     /// Compact JSON with ids, counts, hashes (never citizen data or keys).
     pub details: String,
@@ -262,6 +366,101 @@ fn hex32(path: &Path, seq: u64, text: &str) -> Result<[u8; 32]> {
     Ok(out)
 }
 
+/// The objects of the erasure records' tables alone.
+fn erasure_objects() -> Result<Vec<SchemaObject>> {
+    let memory = Path::new(":memory:");
+    let conn = Connection::open_in_memory().map_err(|e| db_error(memory, e))?;
+    conn.execute_batch(crate::erasure::SCHEMA)
+        .map_err(|e| db_error(memory, e))?;
+    read_schema(&conn).map_err(|e| db_error(memory, e))
+}
+
+/// Refuses to write into a database whose schema is not exactly kura's
+/// ([`Error::AuditSchema`], exit 1). With `upgrade`, the one difference
+/// mended is that of a log made before its erasure tables were created with
+/// it (the first `erase request` used to make them): both tables missing and
+/// no erasure event in the log; they are created then.
+fn ensure_kura_schema(conn: &Connection, path: &Path, upgrade: bool) -> Result<()> {
+    let err = |e| db_error(path, e);
+    let actual = read_schema(conn).map_err(err)?;
+    let expected = expected_schema()?;
+    let problems = schema_differences(&expected, &actual);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    if upgrade {
+        let erasure = erasure_objects()?;
+        let none_there = erasure
+            .iter()
+            .all(|o| !actual.iter().any(|a| a.kind == o.kind && a.name == o.name));
+        let mut with = actual.clone();
+        with.extend(erasure);
+        with.sort();
+        if none_there && schema_differences(&expected, &with).is_empty() {
+            let erased_before: bool = conn
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM events WHERE action LIKE 'erase.%')",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(err)?;
+            if !erased_before {
+                return conn.execute_batch(crate::erasure::SCHEMA).map_err(err);
+            }
+        }
+    }
+    Err(Error::AuditSchema {
+        path: path.to_path_buf(),
+        problems,
+    })
+}
+
+/// The columns of `events` in table order, as every query here reads them.
+const EVENT_COLUMNS: &str = "seq, time, real_time, clock_overridden, operator, os_user, host, \
+     action, target, outcome, details, prev_hash, hash";
+
+fn event_of_row(r: &rusqlite::Row) -> rusqlite::Result<Event> {
+    Ok(Event {
+        seq: r.get::<_, i64>(0)? as u64,
+        time: r.get(1)?,
+        real_time: r.get(2)?,
+        clock_overridden: r.get(3)?,
+        operator: r.get(4)?,
+        os_user: r.get(5)?,
+        host: r.get(6)?,
+        action: r.get(7)?,
+        target: r.get(8)?,
+        outcome: r.get(9)?,
+        details: r.get(10)?,
+        prev_hash: r.get(11)?,
+        hash: r.get(12)?,
+    })
+}
+
+/// The names of the columns in which two events differ.
+fn differing_columns(a: &Event, b: &Event) -> Vec<&'static str> {
+    let pairs: [(&'static str, bool); 13] = [
+        ("seq", a.seq == b.seq),
+        ("time", a.time == b.time),
+        ("real_time", a.real_time == b.real_time),
+        ("clock_overridden", a.clock_overridden == b.clock_overridden),
+        ("operator", a.operator == b.operator),
+        ("os_user", a.os_user == b.os_user),
+        ("host", a.host == b.host),
+        ("action", a.action == b.action),
+        ("target", a.target == b.target),
+        ("outcome", a.outcome == b.outcome),
+        ("details", a.details == b.details),
+        ("prev_hash", a.prev_hash == b.prev_hash),
+        ("hash", a.hash == b.hash),
+    ];
+    pairs
+        .into_iter()
+        .filter(|(_, same)| !same)
+        .map(|(n, _)| n)
+        .collect()
+}
+
 impl AuditLog {
     /// Opens the log at `path`, creating it (and its directory) if absent.
     pub fn open(path: &Path, clock: Clock) -> Result<AuditLog> {
@@ -303,13 +502,18 @@ impl AuditLog {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(err)?;
-            tx.execute_batch(SCHEMA).map_err(err)?;
-            tx.execute_batch(crate::erasure::SCHEMA).map_err(err)?;
-            tx.execute(
-                "INSERT OR IGNORE INTO kura_meta (key, value) VALUES ('format', ?1)",
-                params![FORMAT],
-            )
-            .map_err(err)?;
+            // The schema is read before anything is written: a trigger planted
+            // on any table must not get to run.
+            if read_schema(&tx).map_err(err)?.is_empty() {
+                create_schema(&tx).map_err(err)?;
+                tx.execute(
+                    "INSERT INTO kura_meta (key, value) VALUES ('format', ?1)",
+                    params![FORMAT],
+                )
+                .map_err(err)?;
+            } else {
+                ensure_kura_schema(&tx, path, true)?;
+            }
             tx.commit().map_err(err)?;
         }
         let format: Option<String> = conn
@@ -396,6 +600,9 @@ impl AuditLog {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(err)?;
+        // Checked again under the write lock: a trigger planted while a long
+        // backup held the log open must not run on its closing event.
+        ensure_kura_schema(&tx, &path, false)?;
         let last: Option<(u64, String)> = tx
             .query_row(
                 "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
@@ -454,7 +661,67 @@ impl AuditLog {
         .map_err(err)?;
         also(&tx, &event).map_err(err)?;
         tx.commit().map_err(err)?;
+        self.read_back(&event)?;
         Ok(event)
+    }
+
+    /// An event counts only once it reads back as written, with the head it
+    /// was chained to still before it.
+    fn read_back(&self, written: &Event) -> Result<()> {
+        use rusqlite::OptionalExtension;
+        let err = |e| db_error(&self.path, e);
+        let corrupt = |detail: String| Error::AuditCorrupt {
+            path: self.path.clone(),
+            detail,
+        };
+        let seq = written.seq;
+        let stored = self
+            .conn
+            .query_row(
+                &format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq = ?1"),
+                params![seq as i64],
+                event_of_row,
+            )
+            .optional()
+            .map_err(err)?;
+        match stored {
+            None => {
+                return Err(corrupt(format!(
+                    "event {seq} is not in the database after it was written"
+                )))
+            }
+            Some(stored) if stored != *written => {
+                return Err(corrupt(format!(
+                    "event {seq} reads back differently than it was written ({})",
+                    differing_columns(&stored, written).join(", ")
+                )))
+            }
+            Some(_) => {}
+        }
+        if seq > 1 {
+            let before: Option<String> = self
+                .conn
+                .query_row(
+                    "SELECT hash FROM events WHERE seq = ?1",
+                    params![(seq - 1) as i64],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(err)?;
+            if before.as_deref() != Some(written.prev_hash.as_str()) {
+                return Err(corrupt(format!(
+                    "event {} (the head event {seq} was chained to) is gone or changed",
+                    seq - 1
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// How the database's schema differs from kura's (empty: it is kura's).
+    pub fn schema_problems(&self) -> Result<Vec<String>> {
+        let actual = read_schema(&self.conn).map_err(|e| db_error(&self.path, e))?;
+        Ok(schema_differences(&expected_schema()?, &actual))
     }
 
     /// The last event's sequence number and hash, if any.
@@ -478,32 +745,11 @@ impl AuditLog {
         let err = |e| db_error(&self.path, e);
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT seq, time, real_time, clock_overridden, operator, os_user, host, action,
-                        target, outcome, details, prev_hash, hash
-                 FROM events ORDER BY seq",
-            )
+            .prepare(&format!("SELECT {EVENT_COLUMNS} FROM events ORDER BY seq"))
             .map_err(err)?;
         let mut rows = stmt.query([]).map_err(err)?;
         while let Some(r) = rows.next().map_err(err)? {
-            let event = (|| -> rusqlite::Result<Event> {
-                Ok(Event {
-                    seq: r.get::<_, i64>(0)? as u64,
-                    time: r.get(1)?,
-                    real_time: r.get(2)?,
-                    clock_overridden: r.get(3)?,
-                    operator: r.get(4)?,
-                    os_user: r.get(5)?,
-                    host: r.get(6)?,
-                    action: r.get(7)?,
-                    target: r.get(8)?,
-                    outcome: r.get(9)?,
-                    details: r.get(10)?,
-                    prev_hash: r.get(11)?,
-                    hash: r.get(12)?,
-                })
-            })()
-            .map_err(|e| Error::AuditCorrupt {
+            let event = event_of_row(r).map_err(|e| Error::AuditCorrupt {
                 path: self.path.clone(),
                 detail: format!("unreadable event: {e}"),
             })?;
@@ -520,6 +766,7 @@ impl AuditLog {
         let mut hashes_at: std::collections::HashMap<u64, String> =
             checkpoints.iter().map(|c| (c.seq, String::new())).collect();
         self.for_each(|e| {
+            crate::interrupt::check()?;
             report.events += 1;
             if report.first_bad.is_none() {
                 let problem = if e.seq != expected_seq {
@@ -884,6 +1131,166 @@ mod tests {
         fs::write(&path, b"garbage garbage garbage garbage garbage garbage").unwrap();
         let err = AuditLog::open(&path, Clock::system()).err().unwrap();
         assert!(err.to_string().contains("other.sqlite"), "{err}");
+    }
+
+    #[test]
+    fn the_expected_schema_is_what_open_creates_autoindexes_and_erasure_tables_included() {
+        let (_d, log) = log_with(1);
+        assert_eq!(log.schema_problems().unwrap(), Vec::<String>::new());
+        let names: Vec<String> = expected_schema()
+            .unwrap()
+            .into_iter()
+            .map(|o| format!("{} {}", o.kind, o.name))
+            .collect();
+        for want in [
+            "table events",
+            "table kura_meta",
+            "index sqlite_autoindex_kura_meta_1",
+            "trigger events_no_update",
+            "trigger events_no_delete",
+            "table erasure_requests",
+            "table erasure_items",
+        ] {
+            assert!(names.iter().any(|n| n == want), "{want} in {names:?}");
+        }
+    }
+
+    #[test]
+    fn a_planted_trigger_is_named_and_refused_at_open_and_at_append() {
+        let (dir, mut log) = log_with(2);
+        let path = dir.path().join("a.sqlite");
+        let other = Connection::open(&path).unwrap();
+        other
+            .execute_batch("CREATE TRIGGER spy AFTER INSERT ON events BEGIN SELECT 1; END;")
+            .unwrap();
+        let err = log
+            .append(&actor(), "test", "x", Outcome::Ok, &serde_json::json!({}))
+            .unwrap_err();
+        assert!(matches!(err, Error::AuditSchema { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains("extra trigger spy on events"),
+            "{err}"
+        );
+        assert_eq!(err.exit_code().code(), 1);
+        let err = AuditLog::open(&path, Clock::system()).err().unwrap();
+        assert!(err.to_string().contains("spy"), "{err}");
+        assert_eq!(log.head().unwrap().unwrap().0, 2, "nothing was appended");
+    }
+
+    #[test]
+    fn a_dropped_trigger_is_not_silently_recreated_at_open() {
+        let (dir, log) = log_with(2);
+        log.conn
+            .execute_batch("DROP TRIGGER events_no_delete")
+            .unwrap();
+        drop(log);
+        let path = dir.path().join("a.sqlite");
+        let err = AuditLog::open(&path, Clock::system()).err().unwrap();
+        assert!(
+            err.to_string()
+                .contains("missing trigger events_no_delete on events"),
+            "{err}"
+        );
+        let log = AuditLog::open_existing(&path, Clock::system()).unwrap();
+        assert_eq!(
+            log.schema_problems().unwrap(),
+            ["missing trigger events_no_delete on events"]
+        );
+    }
+
+    #[test]
+    fn a_changed_trigger_and_a_changed_table_are_named() {
+        let (_d, log) = log_with(1);
+        log.conn
+            .execute_batch(
+                "DROP TRIGGER events_no_update;
+                 CREATE TRIGGER events_no_update BEFORE UPDATE ON events WHEN 0
+                 BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+                 ALTER TABLE kura_meta ADD COLUMN note TEXT;",
+            )
+            .unwrap();
+        assert_eq!(
+            log.schema_problems().unwrap(),
+            [
+                "changed table kura_meta",
+                "changed trigger events_no_update on events"
+            ]
+        );
+    }
+
+    #[test]
+    fn kura_meta_rows_besides_the_format_do_not_matter() {
+        let (_d, mut log) = log_with(1);
+        log.conn
+            .execute(
+                "INSERT INTO kura_meta (key, value) VALUES ('note', 'x')",
+                [],
+            )
+            .unwrap();
+        assert!(log.schema_problems().unwrap().is_empty());
+        log.append(&actor(), "test", "x", Outcome::Ok, &serde_json::json!({}))
+            .unwrap();
+    }
+
+    #[test]
+    fn a_log_made_before_the_erasure_tables_is_given_them_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite");
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(SCHEMA).unwrap();
+        c.execute(
+            "INSERT INTO kura_meta (key, value) VALUES ('format', ?1)",
+            params![FORMAT],
+        )
+        .unwrap();
+        drop(c);
+        let log = AuditLog::open(&path, Clock::system()).unwrap();
+        assert!(log.schema_problems().unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_append_that_does_not_read_back_as_written_names_the_seq() {
+        let (_d, mut log) = log_with(3);
+        let event = log
+            .append(
+                &actor(),
+                "restore",
+                "x",
+                Outcome::Ok,
+                &serde_json::json!({}),
+            )
+            .unwrap();
+        log.conn
+            .execute_batch("DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete;")
+            .unwrap();
+        log.conn
+            .execute("UPDATE events SET outcome = 'failed' WHERE seq = 4", [])
+            .unwrap();
+        let err = log.read_back(&event).unwrap_err();
+        assert!(
+            err.to_string().contains("event 4 reads back differently"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("outcome"), "{err}");
+        assert!(err.to_string().contains("a.sqlite"), "{err}");
+        assert_eq!(err.exit_code().code(), 1);
+        log.conn
+            .execute("UPDATE events SET outcome = 'ok' WHERE seq = 4", [])
+            .unwrap();
+        log.read_back(&event).unwrap();
+        log.conn
+            .execute("DELETE FROM events WHERE seq = 3", [])
+            .unwrap();
+        let err = log.read_back(&event).unwrap_err();
+        assert!(err.to_string().contains("event 3 (the head"), "{err}");
+        log.conn
+            .execute("DELETE FROM events WHERE seq = 4", [])
+            .unwrap();
+        let err = log.read_back(&event).unwrap_err();
+        assert!(
+            err.to_string().contains("event 4 is not in the database"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -69,6 +69,8 @@ pub struct DestinationOutcome {
     pub name: String,
     /// Its directory.
     pub path: PathBuf,
+    /// The id of the registered volume written to (rotation: which disk).
+    pub volume: Option<String>,
     /// The published snapshot, or why there is none.
     pub result: std::result::Result<PathBuf, Error>,
 }
@@ -101,6 +103,7 @@ impl BackupOutcome {
 /// One destination while the run is under way.
 struct Target<'a> {
     dest: &'a Destination,
+    volume: Option<String>,
     _lock: Option<DestinationLock>,
     staging: Option<Staging>,
     error: Option<Error>,
@@ -127,13 +130,14 @@ pub fn run(req: &BackupRequest) -> Result<BackupOutcome> {
     // 1. The media rule, before anything is written anywhere.
     let mut targets = Vec::new();
     for dest in chosen {
-        let error = match media::check_destination(dest) {
-            Ok(_) => None,
-            Err(e @ Error::DestinationMissing { .. }) => Some(e),
+        let (volume, error) = match media::check_destination(dest) {
+            Ok(marker) => (Some(marker.id), None),
+            Err(e @ Error::DestinationMissing { .. }) => (None, Some(e)),
             Err(e) => return Err(e),
         };
         targets.push(Target {
             dest,
+            volume,
             _lock: None,
             staging: None,
             error,
@@ -167,14 +171,19 @@ pub fn run(req: &BackupRequest) -> Result<BackupOutcome> {
     for t in targets.iter_mut().filter(|t| t.alive()) {
         // The disk may have gone while `prepare` ran, leaving its mount point:
         // an empty directory on the system drive. Check the marker again
-        // rather than write there.
-        if media::check_destination(t.dest).is_err() {
-            t.fail(Error::DestinationMissing {
+        // rather than write there (and note the disk: it may have been
+        // swapped for another registered one).
+        match media::check_destination(t.dest) {
+            Ok(marker) => {
+                t.volume = Some(marker.id);
+                if let Err(e) = check_space(t.dest) {
+                    t.fail(e);
+                }
+            }
+            Err(_) => t.fail(Error::DestinationMissing {
                 dest: t.dest.name.clone(),
                 path: t.dest.path.clone(),
-            });
-        } else if let Err(e) = check_space(t.dest) {
-            t.fail(e);
+            }),
         }
     }
 
@@ -244,7 +253,10 @@ pub fn run(req: &BackupRequest) -> Result<BackupOutcome> {
         }
     };
 
-    // 5. Metadata, checksums, signature, publication.
+    // 5. Metadata, checksums, signature, publication. Interrupted before
+    // this point, the staging directories go as `targets` drops; from here
+    // on the snapshot is sealed and published everywhere.
+    crate::interrupt::check()?;
     let finished = req.clock.now().max(start);
     let meta = SnapshotMeta {
         format: snapshot::FORMAT.to_string(),
@@ -292,6 +304,7 @@ pub fn run(req: &BackupRequest) -> Result<BackupOutcome> {
         destinations.push(DestinationOutcome {
             name: t.dest.name.clone(),
             path: t.dest.path.clone(),
+            volume: t.volume.clone(),
             result,
         });
     }
@@ -364,14 +377,27 @@ fn run_prepare(policy: &Policy, source: &Source) -> Result<()> {
         program: cmd[0].clone(),
         detail,
     };
-    let status = Command::new(&cmd[0])
+    let mut child = Command::new(&cmd[0])
         .args(&cmd[1..])
         .current_dir(&policy.dir)
         .stdin(std::process::Stdio::null())
         // Its chatter goes to stderr so `--json` output stays one object.
         .stdout(std::process::Stdio::from(std::io::stderr()))
-        .status()
+        .spawn()
         .map_err(|e| failed(e.to_string()))?;
+    // Waited for in short steps, so an interruption stops it too (a signal
+    // sent to kura alone, as by `kill` or a service manager, does not reach it).
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|e| failed(e.to_string()))? {
+            break status;
+        }
+        if crate::interrupt::requested() {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(Error::Interrupted);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     if status.success() {
         Ok(())
     } else {

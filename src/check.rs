@@ -1,7 +1,9 @@
 //! The monthly inspection (保守点検チェックシート, 別添3): the data-backup rows
 //! kura can answer — the backup device, the job schedule, the master backup,
-//! free space on C, D and HDD1 — and the audit chain. Each item is 正常 or 指摘
-//! with a reason a person can act on.
+//! free space on C, D and HDD1 — and the audit log: its chain and schema, the
+//! inventory of snapshots it wrote and erased against the disks, and how
+//! recently a checkpoint from outside the server (the paper record) was
+//! verified. Each item is 正常 or 指摘 with a reason a person can act on.
 //!
 //! Checking reads only; the one write is a probe file created and removed on
 //! each destination to prove it is writable.
@@ -118,6 +120,10 @@ pub fn run(policy: &Policy, clock: &Clock, lang: Lang) -> Result<CheckReport> {
         }
     }
     audit_chain(&mut rows, policy, clock);
+    inventory(&mut rows, policy, clock);
+    external_checkpoint(&mut rows, policy, clock);
+    // An item cut short by an interruption would read as a finding.
+    crate::interrupt::check()?;
     let ok = rows.items.iter().all(|i| i.status == "ok");
     Ok(CheckReport {
         ok,
@@ -363,8 +369,11 @@ fn audit_chain(rows: &mut Rows, policy: &Policy, clock: &Clock) {
     let label = rows.t("監査ログ (改ざん検知)", "audit log (tamper evidence)");
     let db: &Path = &policy.audit_database;
     let result = AuditLog::open_existing(db, *clock).and_then(|log| {
-        let (checkpoints, problems) = audit::recorded_checkpoints(policy)?;
-        Ok((log.verify(&checkpoints)?, problems))
+        let (checkpoints, mut problems) = audit::recorded_checkpoints(policy)?;
+        let report = log.verify(&checkpoints)?;
+        let schema = log.schema_problems()?;
+        problems.splice(0..0, schema.into_iter().map(|p| format!("schema: {p}")));
+        Ok((report, problems))
     });
     match result {
         Ok((report, problems)) if report.ok() && problems.is_empty() => {
@@ -395,6 +404,172 @@ fn audit_chain(rows: &mut Rows, policy: &Policy, clock: &Clock) {
             rows.push("audit_chain".into(), label, false, detail);
         }
         Err(e) => rows.push("audit_chain".into(), label, false, e.message(rows.lang)),
+    }
+}
+
+/// The snapshots the log wrote and erased against those on the disks
+/// ([`crate::inventory`]).
+fn inventory(rows: &mut Rows, policy: &Policy, clock: &Clock) {
+    let label = rows.t("保存先の目録", "inventory of snapshots");
+    let result = AuditLog::open_existing(&policy.audit_database, *clock)
+        .and_then(|log| crate::inventory::reconcile(policy, &log));
+    match result {
+        Ok(r) if r.ok() => {
+            let mut detail = rows.t(
+                &format!(
+                    "監査ログと一致: {} のスナップショット {} 件",
+                    r.checked.join(", "),
+                    r.snapshots
+                ),
+                &format!(
+                    "the audit log and the disks agree: {} snapshots on {}",
+                    r.snapshots,
+                    r.checked.join(", ")
+                ),
+            );
+            if !r.not_connected.is_empty() {
+                detail.push_str(&rows.t(
+                    &format!(" (未接続のため未確認: {})", r.not_connected.join(", ")),
+                    &format!(
+                        " (not connected, not compared: {})",
+                        r.not_connected.join(", ")
+                    ),
+                ));
+            }
+            rows.push("inventory".into(), label, true, detail);
+        }
+        Ok(r) => {
+            let detail = r
+                .mismatches
+                .iter()
+                .map(|m| m.message(rows.lang))
+                .collect::<Vec<_>>()
+                .join("; ");
+            rows.push("inventory".into(), label, false, detail);
+        }
+        Err(e) => rows.push("inventory".into(), label, false, e.message(rows.lang)),
+    }
+}
+
+/// The time of an event and the first checkpoint it verified (`SEQ:HASH…`).
+type Verified = (String, String);
+
+/// When the log began, and the last `audit.verify` event that verified
+/// checkpoints from outside the server.
+fn external_verifications(log: &AuditLog) -> Result<(Option<String>, Option<Verified>)> {
+    let mut first = None;
+    let mut last = None;
+    log.for_each(|e| {
+        first.get_or_insert_with(|| e.time.clone());
+        if e.action == audit::VERIFY_ACTION {
+            let details: serde_json::Value =
+                serde_json::from_str(&e.details).unwrap_or(serde_json::Value::Null);
+            if let Some(c) = details["external_checkpoints"]
+                .as_array()
+                .and_then(|a| a.first())
+            {
+                let shown = format!(
+                    "{}:{}",
+                    c["seq"],
+                    c["hash"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .get(..16)
+                        .unwrap_or_default()
+                );
+                last = Some((e.time.clone(), shown));
+            }
+        }
+        Ok(())
+    })?;
+    Ok((first, last))
+}
+
+/// Whether a checkpoint from outside the server (the paper record of a
+/// monthly report) was verified within `[audit] external_checkpoint_days`:
+/// only that catches a log rewritten together with every copy kept on the
+/// server. A log younger than that is not yet due.
+fn external_checkpoint(rows: &mut Rows, policy: &Policy, clock: &Clock) {
+    let label = rows.t(
+        "外部チェックポイントの照合",
+        "off-server checkpoint verified",
+    );
+    let key = "external_checkpoint".to_string();
+    let days = policy.audit_external_checkpoint_days;
+    let found = AuditLog::open_existing(&policy.audit_database, *clock)
+        .and_then(|log| external_verifications(&log));
+    let (first, last) = match found {
+        Ok(f) => f,
+        Err(e) => return rows.push(key, label, false, e.message(rows.lang)),
+    };
+    let now = clock.now();
+    let since = now - chrono::Duration::days(i64::from(days));
+    let parse = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc))
+    };
+    let day = |t: chrono::DateTime<chrono::Utc>| {
+        let d = t.with_timezone(&chrono::Local).date_naive();
+        match rows.lang {
+            Lang::Ja => wareki::format_both(d),
+            Lang::En => wareki::format_en(d),
+        }
+    };
+    let last_at = last
+        .as_ref()
+        .and_then(|(t, c)| Some((parse(t)?, c.clone())));
+    if let Some((at, checkpoint)) = last_at.as_ref().filter(|(at, _)| *at >= since) {
+        let detail = rows.t(
+            &format!(
+                "{} に照合 (チェックポイント {checkpoint}…)、{days} 日以内",
+                day(*at)
+            ),
+            &format!(
+                "verified on {} (checkpoint {checkpoint}…), within {days} days",
+                day(*at)
+            ),
+        );
+        return rows.push(key, label, true, detail);
+    }
+    let began = first.as_deref().and_then(parse);
+    match began {
+        None => {
+            let detail = rows.t(
+                "監査ログにまだイベントがありません",
+                "the audit log has no events yet",
+            );
+            rows.push(key, label, true, detail);
+        }
+        Some(began) if began > since => {
+            let due = began + chrono::Duration::days(i64::from(days));
+            let detail = rows.t(
+                &format!(
+                    "監査ログの開始 ({}) から {days} 日未満のため未到来。初回の期限は {}: 月次報告書のチェックポイントを kura audit verify --checkpoint SEQ:HASH で照合してください",
+                    day(began),
+                    day(due)
+                ),
+                &format!(
+                    "not due yet: the log began on {}, less than {days} days ago; first due by {}: verify the checkpoint of a monthly report with kura audit verify --checkpoint SEQ:HASH",
+                    day(began),
+                    day(due)
+                ),
+            );
+            rows.push(key, label, true, detail);
+        }
+        Some(_) => {
+            let detail = match last_at {
+                Some((at, _)) => rows.t(
+                    &format!("最後の照合は {} で、{days} 日を超えています。月次報告書に記載したチェックポイントを kura audit verify --checkpoint SEQ:HASH で照合してください", day(at)),
+                    &format!("last verified on {}, more than {days} days ago: verify the checkpoint written on a monthly report with kura audit verify --checkpoint SEQ:HASH", day(at)),
+                ),
+                None => rows.t(
+                    &format!("サーバー外 (紙) のチェックポイントを照合した記録が {days} 日以上ありません。月次報告書に記載したチェックポイントを kura audit verify --checkpoint SEQ:HASH で照合してください"),
+                    &format!("no checkpoint from outside the server has been verified in {days} days or more: verify the checkpoint written on a monthly report with kura audit verify --checkpoint SEQ:HASH"),
+                ),
+            };
+            rows.push(key, label, false, detail);
+        }
     }
 }
 

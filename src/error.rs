@@ -227,6 +227,14 @@ pub enum Error {
         /// What is wrong.
         detail: String,
     },
+    /// The audit database's tables, indexes or triggers are not exactly
+    /// kura's: nothing is appended to it.
+    AuditSchema {
+        /// The database.
+        path: PathBuf,
+        /// One line per object: `extra trigger spy on events`, ….
+        problems: Vec<String>,
+    },
     /// The audit database cannot be opened or written.
     AuditUnavailable {
         /// The database.
@@ -246,6 +254,9 @@ pub enum Error {
         /// The archives the snapshot has.
         known: Vec<String>,
     },
+    /// The command was interrupted (Ctrl-C, SIGTERM, a closed console) and
+    /// stopped cleanly; see [`crate::interrupt`].
+    Interrupted,
     /// A refusal by rule, said in both languages.
     RefusedSaid {
         /// 日本語.
@@ -354,8 +365,12 @@ impl Error {
         }
     }
 
-    /// Shorthand for an I/O error on a path.
+    /// Shorthand for an I/O error on a path. An I/O error that carries an
+    /// interruption ([`crate::interrupt::check_io`]) is [`Error::Interrupted`].
     pub fn io(action: Action, path: impl AsRef<Path>, source: io::Error) -> Error {
+        if crate::interrupt::is_interruption(&source) {
+            return Error::Interrupted;
+        }
         Error::Io {
             action,
             path: path.as_ref().to_path_buf(),
@@ -366,9 +381,10 @@ impl Error {
     /// The exit code of this error: the only place where that mapping is made.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Error::Integrity { .. } | Error::AuditCorrupt { .. } | Error::FindingSaid { .. } => {
-                ExitCode::Integrity
-            }
+            Error::Integrity { .. }
+            | Error::AuditCorrupt { .. }
+            | Error::AuditSchema { .. }
+            | Error::FindingSaid { .. } => ExitCode::Integrity,
             Error::Policy { .. }
             | Error::PolicyUnreadable { .. }
             | Error::Usage(_)
@@ -392,6 +408,7 @@ impl Error {
             | Error::AuditBusy { .. }
             | Error::AuditUnavailable { .. }
             | Error::FailedSaid { .. }
+            | Error::Interrupted
             | Error::PartialFailure { .. } => ExitCode::Operational,
             Error::OperatorNotAuthorised { .. }
             | Error::OperatorWrongAccount { .. }
@@ -689,6 +706,14 @@ impl Error {
                     format!("the audit database {} is damaged or not kura's: {detail}", path.display())
                 }
             }
+            Error::AuditSchema { path, problems } => {
+                let list = problems.join("; ");
+                if ja {
+                    format!("監査ログ {} のスキーマが kura の定義と異なるため、追記しません: {list}", path.display())
+                } else {
+                    format!("the audit database {} does not have kura's schema, so nothing is appended to it: {list}", path.display())
+                }
+            }
             Error::AuditUnavailable { path, detail } => {
                 if ja {
                     format!("監査ログ {} を使用できません: {detail}", path.display())
@@ -717,6 +742,7 @@ impl Error {
             | Error::FailedSaid { ja: j, en } => {
                 lang.pick(j, en).clone()
             }
+            Error::Interrupted => lang.pick("中断しました", "interrupted").to_string(),
             Error::Refused(m) => m.clone(),
             Error::Integrity { path, detail } => {
                 if ja {
@@ -758,6 +784,10 @@ impl Error {
             Error::ClockOverrideRefused { .. } => lang.pick(
                 "KURA_NOW を解除してください。リハーサルの場合はポリシーに [rehearsal] allow_clock_override = true を設定してください",
                 "unset KURA_NOW, or for a rehearsal set `[rehearsal] allow_clock_override = true` in the policy",
+            ),
+            Error::AuditSchema { .. } => lang.pick(
+                "kura audit verify で内容を確認し、管理者に報告してください。証拠となるため、自分で削除・修正しないでください",
+                "run `kura audit verify` and report the finding; do not remove or mend the object yourself, it is evidence",
             ),
             Error::PolicyUnreadable { .. } => lang.pick(
                 "--policy でポリシーファイルを指定するか、kura.toml のあるディレクトリで実行してください",

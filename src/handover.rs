@@ -351,7 +351,12 @@ pub fn resolve_recipients(values: &[String], lang: Lang) -> Result<Vec<String>> 
 
 /// Builds a package: a BagIt bag streamed as tar → zstd → age into `out`,
 /// `out.manifest.json` and its signature. Needs `[signing]` in the policy.
+/// Interrupted, it leaves no package (its temporary files are removed).
 pub fn create(req: &CreateRequest) -> Result<CreateOutcome> {
+    create_package(req).map_err(crate::interrupt::or_interrupted)
+}
+
+fn create_package(req: &CreateRequest) -> Result<CreateOutcome> {
     let lang = req.lang;
     let signing = req.policy.signing.as_ref().ok_or_else(|| {
         Error::Usage(
@@ -1243,6 +1248,17 @@ pub fn verify(
     sender_key: Option<&minisign::PublicKey>,
     progress: &dyn Progress,
 ) -> Result<VerifyOutcome> {
+    verify_package(package, identities, sender_key, progress)
+        .and_then(|outcome| crate::interrupt::check().map(|()| outcome))
+        .map_err(crate::interrupt::or_interrupted)
+}
+
+fn verify_package(
+    package: &Path,
+    identities: &Identities,
+    sender_key: Option<&minisign::PublicKey>,
+    progress: &dyn Progress,
+) -> Result<VerifyOutcome> {
     let (manifest, signature) = check_manifest(package, sender_key)?;
     check_package(package, &manifest, progress)?;
     let observed = read_bag(
@@ -1830,14 +1846,16 @@ pub struct ReceiveOutcome {
 /// the bag again on disk and writes the receipt beside it. On any problem
 /// everything written is removed again.
 pub fn receive(req: &ReceiveRequest) -> Result<ReceiveOutcome> {
-    let (manifest, signature) = check_manifest(req.package, req.sender_key)?;
-    check_package(req.package, &manifest, req.progress)?;
+    let (manifest, signature) = check_manifest(req.package, req.sender_key)
+        .and_then(|(m, s)| check_package(req.package, &m, req.progress).map(|()| (m, s)))
+        .map_err(crate::interrupt::or_interrupted)?;
     let created = restore::prepare_target(req.into)?;
     let result = extract_and_receipt(req, &manifest, &signature);
     if result.is_err() {
+        // Interrupted too: nothing half-extracted is left.
         restore::remove_written(req.into, created);
     }
-    result
+    result.map_err(crate::interrupt::or_interrupted)
 }
 
 fn extract_and_receipt(

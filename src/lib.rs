@@ -25,6 +25,8 @@
 //! - [`handover`]: signed, encrypted BagIt packages for the next contractor.
 //! - [`check`] and [`report`]: the monthly inspection items and the monthly report.
 //! - [`audit`]: the hash-chained log of every use, and its checkpoints.
+//! - [`inventory`]: the snapshots the log wrote and erased, against the disks.
+//! - [`interrupt`]: Ctrl-C and SIGTERM, turned into a clean stop.
 //! - [`demo`] and [`sample_data`]: a self-contained sandbox.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -41,6 +43,8 @@ pub mod error;
 pub mod handover;
 pub mod html;
 pub mod i18n;
+pub mod interrupt;
+pub mod inventory;
 pub mod keys;
 pub mod media;
 pub mod names;

@@ -64,6 +64,10 @@ pub struct Policy {
     pub retention: Retention,
     /// The audit database.
     pub audit_database: PathBuf,
+    /// `[audit] external_checkpoint_days`: `kura check` reports a finding
+    /// when no checkpoint from outside the server (`audit verify
+    /// --checkpoint`) was verified within this many days.
+    pub audit_external_checkpoint_days: u32,
     /// Disks whose free space the check reports.
     pub disks: Vec<Disk>,
     /// The erasure workflow's rules.
@@ -311,16 +315,27 @@ struct RawSigning {
     public_key: Spanned<String>,
 }
 
+/// The default of `[audit] external_checkpoint_days`: two months, so one
+/// missed monthly visit is not yet a finding.
+pub const DEFAULT_EXTERNAL_CHECKPOINT_DAYS: u32 = 62;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawAudit {
+    #[serde(default = "default_database")]
     database: Spanned<String>,
+    external_checkpoint_days: Option<Spanned<i64>>,
+}
+
+fn default_database() -> Spanned<String> {
+    Spanned::new(0..0, "kura-audit.sqlite".to_string())
 }
 
 impl Default for RawAudit {
     fn default() -> Self {
         RawAudit {
-            database: Spanned::new(0..0, "kura-audit.sqlite".to_string()),
+            database: default_database(),
+            external_checkpoint_days: None,
         }
     }
 }
@@ -617,6 +632,21 @@ impl Policy {
         let (erasure, approver_key_spans) = people::erasure(t, &raw.erasure, dir)?;
 
         let audit_text = non_empty_or_default(&raw.audit.database);
+        let external_checkpoint_days = match &raw.audit.external_checkpoint_days {
+            None => DEFAULT_EXTERNAL_CHECKPOINT_DAYS,
+            Some(days) => u32::try_from(*days.get_ref())
+                .ok()
+                .filter(|d| *d > 0)
+                .ok_or_else(|| {
+                    t.error(
+                        days.span(),
+                        "audit.external_checkpoint_days は 1 以上の整数 (日数) で指定してください"
+                            .into(),
+                        "audit.external_checkpoint_days must be a positive whole number of days"
+                            .into(),
+                    )
+                })?,
+        };
         let recipients_file = raw.encryption.recipients_file.as_ref();
         Ok(Policy {
             file: t.file.to_path_buf(),
@@ -633,6 +663,7 @@ impl Policy {
             schedule: *s,
             retention: raw.retention,
             audit_database: resolve(dir, &audit_text),
+            audit_external_checkpoint_days: external_checkpoint_days,
             disks: raw
                 .disks
                 .iter()

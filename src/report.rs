@@ -83,7 +83,7 @@ pub struct MonthlyReport {
     pub erasures: Vec<Line>,
     /// Hand-overs (情報資産の搬送).
     pub handovers: Vec<Line>,
-    /// Failures, refusals and integrity findings.
+    /// Failures, refusals, integrity findings and interruptions.
     pub incidents: Vec<Line>,
     /// Events recorded in the month.
     pub events: u64,
@@ -175,7 +175,10 @@ pub fn build(
             if done && e.action.starts_with("handover.") {
                 report.handovers.push(line(&e));
             }
-            if matches!(e.outcome.as_str(), "failed" | "refused" | "finding") {
+            if matches!(
+                e.outcome.as_str(),
+                "failed" | "refused" | "finding" | "interrupted"
+            ) {
                 report.incidents.push(line(&e));
             }
             Ok(())
@@ -219,7 +222,7 @@ struct Section {
     note: Option<String>,
 }
 
-fn event_rows(lines: &[Line]) -> Vec<Vec<String>> {
+fn event_rows(lines: &[Line], lang: Lang) -> Vec<Vec<String>> {
     lines
         .iter()
         .map(|l| {
@@ -228,11 +231,25 @@ fn event_rows(lines: &[Line]) -> Vec<Vec<String>> {
                 l.operator.clone(),
                 l.action.clone(),
                 l.target.clone(),
-                l.outcome.clone(),
+                outcome_label(&l.outcome, lang),
                 l.seq.to_string(),
             ]
         })
         .collect()
+}
+
+/// An event's outcome as the report prints it (the stored text in English).
+fn outcome_label(outcome: &str, lang: Lang) -> String {
+    let ja = match outcome {
+        "started" => "開始",
+        "ok" => "正常",
+        "failed" => "失敗",
+        "refused" => "拒否",
+        "finding" => "指摘",
+        "interrupted" => "中断",
+        other => other,
+    };
+    lang.pick(ja, outcome).to_string()
 }
 
 fn sections(r: &MonthlyReport, lang: Lang) -> Vec<Section> {
@@ -312,7 +329,7 @@ fn sections(r: &MonthlyReport, lang: Lang) -> Vec<Section> {
                 "3. Restore verification and accesses to decrypted data",
             ),
             head: event_head.clone(),
-            rows: event_rows(&r.accesses),
+            rows: event_rows(&r.accesses, lang),
             empty: none.clone(),
             note: Some(t(
                 &format!("うち全件復号検証 {} 件", r.verifications.len()),
@@ -325,7 +342,7 @@ fn sections(r: &MonthlyReport, lang: Lang) -> Vec<Section> {
                 "4. Erasures (certificate numbers)",
             ),
             head: event_head.clone(),
-            rows: event_rows(&r.erasures),
+            rows: event_rows(&r.erasures, lang),
             empty: none.clone(),
             note: None,
         },
@@ -335,17 +352,17 @@ fn sections(r: &MonthlyReport, lang: Lang) -> Vec<Section> {
                 "5. Transport of information assets (hand-overs)",
             ),
             head: event_head.clone(),
-            rows: event_rows(&r.handovers),
+            rows: event_rows(&r.handovers, lang),
             empty: none.clone(),
             note: None,
         },
         Section {
             title: t(
-                "6. 事件・事故・異常 (失敗・拒否・完全性の指摘)",
-                "6. Incidents (failures, refusals, integrity findings)",
+                "6. 事件・事故・異常 (失敗・拒否・完全性の指摘・中断)",
+                "6. Incidents (failures, refusals, integrity findings, interruptions)",
             ),
             head: event_head,
-            rows: event_rows(&r.incidents),
+            rows: event_rows(&r.incidents, lang),
             empty: none,
             note: None,
         },

@@ -118,8 +118,9 @@ pub fn restore(req: &RestoreRequest) -> Result<RestoreOutcome> {
             archives,
         }),
         Err(e) => {
+            // Interrupted too: no plaintext is left behind.
             remove_written(req.to, created);
-            Err(e)
+            Err(crate::interrupt::or_interrupted(e))
         }
     }
 }
@@ -350,6 +351,7 @@ impl EntrySink for RestoreSink {
         };
         let mut buf = vec![0u8; 1 << 20];
         loop {
+            crate::interrupt::check_io()?;
             let n = match data.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => n,

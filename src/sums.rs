@@ -141,6 +141,9 @@ pub fn digest_reader(mut reader: impl Read) -> io::Result<(Sha256Digest, u64)> {
     let mut buf = vec![0u8; 1 << 20];
     let mut total = 0u64;
     loop {
+        // Used everywhere a file is hashed: an interruption stops it within
+        // one buffer.
+        crate::interrupt::check_io()?;
         let n = match reader.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,

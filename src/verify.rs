@@ -173,6 +173,7 @@ pub fn check_snapshot(dir: &Path, opts: &CheckOptions) -> Result<SnapshotVerdict
     // The full level.
     if let (Some(ids), Some(meta)) = (identities, &meta) {
         for a in &meta.archives {
+            crate::interrupt::check()?;
             let path = dir.join(&a.file);
             let file = match File::open(&path) {
                 Ok(f) => f,
@@ -201,6 +202,8 @@ pub fn check_snapshot(dir: &Path, opts: &CheckOptions) -> Result<SnapshotVerdict
             v.archives.push(verdict);
         }
     }
+    // An interrupted read shows as a finding above; it is no verdict.
+    crate::interrupt::check()?;
     Ok(v)
 }
 

@@ -46,85 +46,7 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
     let policy = ctx.load_policy()?;
     let db = &policy.audit_database;
     match command {
-        Command::Verify { checkpoints } => {
-            let mut given = checkpoints
-                .iter()
-                .map(|c| Checkpoint::parse(c, "--checkpoint"))
-                .collect::<Result<Vec<_>, _>>()?;
-            let log = AuditLog::open_existing(db, ctx.clock)?;
-            let (recorded, mut problems) = audit::recorded_checkpoints(&policy)?;
-            given.extend(recorded);
-            // The erasure records beside the events must say what the chain says.
-            problems.extend(
-                kura::erasure::reconcile(&log)?
-                    .into_iter()
-                    .map(|p| format!("erasure record {p}")),
-            );
-            let report = log.verify(&given)?;
-            let ok = report.ok() && problems.is_empty();
-            if ctx.json {
-                ctx.print_json(&serde_json::json!({
-                    "ok": ok, "database": db, "report": report, "problems": problems,
-                }));
-            } else {
-                println!("{}: {}", ctx.t("監査ログ", "audit log"), db.display());
-                println!("  {}: {}", ctx.t("イベント数", "events"), report.events);
-                if let Some((seq, hash)) = &report.head {
-                    println!("  {}: {seq}:{hash}", ctx.t("最新", "head"));
-                }
-                match &report.first_bad {
-                    None => println!(
-                        "  {}: {}",
-                        ctx.t("ハッシュ連鎖", "chain"),
-                        ctx.t("正常", "intact")
-                    ),
-                    Some(b) => println!(
-                        "  {}: {} {} — {}",
-                        ctx.t("ハッシュ連鎖", "chain"),
-                        ctx.t("指摘 イベント", "BROKEN at event"),
-                        b.seq,
-                        b.detail
-                    ),
-                }
-                for c in &report.checkpoints {
-                    let mark = match &c.problem {
-                        None => ctx.t("一致", "agrees").to_string(),
-                        Some(p) => format!("{} — {p}", ctx.t("指摘", "FINDING")),
-                    };
-                    println!(
-                        "  checkpoint {}:{} ({}): {mark}",
-                        c.checkpoint.seq,
-                        &c.checkpoint.hash[..16],
-                        c.checkpoint.source
-                    );
-                }
-                for p in &problems {
-                    println!("  {} {p}", ctx.t("指摘", "FINDING"));
-                }
-            }
-            let failure = if ok {
-                None
-            } else {
-                let detail = report
-                    .first_bad
-                    .as_ref()
-                    .map(|b| format!("event {}: {}", b.seq, b.detail))
-                    .or_else(|| {
-                        report.checkpoints.iter().find_map(|c| {
-                            c.problem
-                                .as_ref()
-                                .map(|p| format!("checkpoint from {}: {p}", c.checkpoint.source))
-                        })
-                    })
-                    .or_else(|| problems.first().cloned())
-                    .unwrap_or_default();
-                Some(Error::Integrity {
-                    path: db.clone(),
-                    detail,
-                })
-            };
-            ctx.conclude(failure)
-        }
+        Command::Verify { checkpoints } => verify(ctx, &policy, &checkpoints),
         Command::Log {
             since,
             until,
@@ -222,6 +144,196 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
             Ok(ExitCode::Ok)
         }
     }
+}
+
+/// `kura audit verify`: the chain, every checkpoint, the schema and the
+/// inventory. A run in which every `--checkpoint` (paper, from outside the
+/// server) passed is recorded as an `audit.verify` event listing them, which
+/// `kura check` looks for (`[audit] external_checkpoint_days`).
+fn verify(
+    ctx: &Ctx,
+    policy: &kura::policy::Policy,
+    checkpoints: &[String],
+) -> Result<ExitCode, Error> {
+    let db = &policy.audit_database;
+    let mut given = checkpoints
+        .iter()
+        .map(|c| Checkpoint::parse(c, audit::EXTERNAL_CHECKPOINT_SOURCE))
+        .collect::<Result<Vec<_>, _>>()?;
+    // The run is recorded when it checked paper checkpoints: under the
+    // operator's name when one is given (and then it must be listed).
+    let operator = match &ctx.operator {
+        Some(_) if !given.is_empty() => ctx.operator(policy)?,
+        _ => String::new(),
+    };
+    let log = AuditLog::open_existing(db, ctx.clock)?;
+    let (recorded, mut problems) = audit::recorded_checkpoints(policy)?;
+    given.extend(recorded);
+    // The erasure records beside the events must say what the chain says.
+    match kura::erasure::reconcile(&log) {
+        Ok(found) => problems.extend(found.into_iter().map(|p| format!("erasure record {p}"))),
+        Err(e) => problems.push(format!("erasure records: {}", e.message(ctx.lang))),
+    }
+    let report = log.verify(&given)?;
+    let schema = log.schema_problems()?;
+    let inventory = kura::inventory::reconcile(policy, &log)?;
+    let ok = report.ok() && problems.is_empty() && schema.is_empty() && inventory.ok();
+    let external: Vec<&audit::CheckpointResult> = report
+        .checkpoints
+        .iter()
+        .filter(|c| c.checkpoint.source == audit::EXTERNAL_CHECKPOINT_SOURCE)
+        .collect();
+    // Every paper checkpoint agreed with an intact chain in a database whose
+    // schema is kura's (so appending is safe): that is an anchor outside the
+    // server, verified today.
+    let anchored = !external.is_empty()
+        && external.iter().all(|c| c.problem.is_none())
+        && report.first_bad.is_none()
+        && schema.is_empty();
+    let recorded_event = if anchored {
+        let listed: Vec<_> = external
+            .iter()
+            .map(|c| serde_json::json!({ "seq": c.checkpoint.seq, "hash": c.checkpoint.hash }))
+            .collect();
+        // A log that cannot be written (an auditor's read-only copy, say)
+        // is still verified; the record's absence shows in `kura check`.
+        let appended = AuditLog::open(db, ctx.clock).and_then(|mut writer| {
+            writer.append(
+                &Actor::current(&operator),
+                audit::VERIFY_ACTION,
+                "audit",
+                if ok { Outcome::Ok } else { Outcome::Finding },
+                &serde_json::json!({
+                    "external_checkpoints": listed,
+                    "checkpoints_checked": report.checkpoints.len(),
+                    "events": report.events,
+                    "ok": ok,
+                }),
+            )
+        });
+        match appended {
+            Ok(event) => Some(event),
+            // An append that does not read back is an integrity problem.
+            Err(e) if e.exit_code() != ExitCode::Operational || matches!(e, Error::Interrupted) => {
+                return Err(e)
+            }
+            Err(e) => {
+                eprintln!(
+                    "kura: {}: {}",
+                    ctx.t(
+                        "外部チェックポイントの照合を記録できませんでした",
+                        "the off-server checkpoint verification could not be recorded"
+                    ),
+                    e.message(ctx.lang)
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
+    if ctx.json {
+        ctx.print_json(&serde_json::json!({
+            "ok": ok, "database": db, "report": report, "problems": problems,
+            "schema": schema, "inventory": inventory,
+            "recorded": recorded_event.as_ref().map(|e| e.seq),
+        }));
+    } else {
+        println!("{}: {}", ctx.t("監査ログ", "audit log"), db.display());
+        println!("  {}: {}", ctx.t("イベント数", "events"), report.events);
+        if let Some((seq, hash)) = &report.head {
+            println!("  {}: {seq}:{hash}", ctx.t("最新", "head"));
+        }
+        match &report.first_bad {
+            None => println!(
+                "  {}: {}",
+                ctx.t("ハッシュ連鎖", "chain"),
+                ctx.t("正常", "intact")
+            ),
+            Some(b) => println!(
+                "  {}: {} {} — {}",
+                ctx.t("ハッシュ連鎖", "chain"),
+                ctx.t("指摘 イベント", "BROKEN at event"),
+                b.seq,
+                b.detail
+            ),
+        }
+        if schema.is_empty() {
+            println!(
+                "  {}: {}",
+                ctx.t("スキーマ", "schema"),
+                ctx.t("kura の定義どおり", "kura's, exactly")
+            );
+        }
+        for p in &schema {
+            println!(
+                "  {} {}: {p}",
+                ctx.t("指摘", "FINDING"),
+                ctx.t("スキーマ", "schema")
+            );
+        }
+        for c in &report.checkpoints {
+            let mark = match &c.problem {
+                None => ctx.t("一致", "agrees").to_string(),
+                Some(p) => format!("{} — {p}", ctx.t("指摘", "FINDING")),
+            };
+            println!(
+                "  checkpoint {}:{} ({}): {mark}",
+                c.checkpoint.seq,
+                &c.checkpoint.hash[..16],
+                c.checkpoint.source
+            );
+        }
+        for p in &problems {
+            println!("  {} {p}", ctx.t("指摘", "FINDING"));
+        }
+        if inventory.ok() {
+            println!(
+                "  {}: {} ({})",
+                ctx.t("保存先の目録", "inventory"),
+                ctx.t("監査ログと一致", "the log and the disks agree"),
+                inventory.checked.join(", ")
+            );
+        }
+        for m in &inventory.mismatches {
+            println!("  {} {}", ctx.t("指摘", "FINDING"), m.message(ctx.lang));
+        }
+        if let Some(e) = &recorded_event {
+            println!(
+                "  {} ({} {})",
+                ctx.t(
+                    "外部チェックポイントの照合を記録しました",
+                    "off-server checkpoint verification recorded"
+                ),
+                ctx.t("イベント", "event"),
+                e.seq
+            );
+        }
+    }
+    let failure = if ok {
+        None
+    } else {
+        let detail = report
+            .first_bad
+            .as_ref()
+            .map(|b| format!("event {}: {}", b.seq, b.detail))
+            .or_else(|| {
+                report.checkpoints.iter().find_map(|c| {
+                    c.problem
+                        .as_ref()
+                        .map(|p| format!("checkpoint from {}: {p}", c.checkpoint.source))
+                })
+            })
+            .or_else(|| schema.first().map(|p| format!("schema: {p}")))
+            .or_else(|| problems.first().cloned())
+            .or_else(|| inventory.mismatches.first().map(|m| m.message(ctx.lang)))
+            .unwrap_or_default();
+        Some(Error::Integrity {
+            path: db.clone(),
+            detail,
+        })
+    };
+    ctx.conclude(failure)
 }
 
 fn matches(

@@ -121,6 +121,14 @@ pub fn describe(outcome: &BackupOutcome) -> (Outcome, serde_json::Value) {
         .filter(|d| d.result.is_ok())
         .map(|d| d.name.clone())
         .collect();
+    // Which registered disk each copy went to: with rotation, a snapshot is
+    // expected only on the disk it was written to (see kura::inventory).
+    let volumes: serde_json::Map<String, serde_json::Value> = outcome
+        .destinations
+        .iter()
+        .filter(|d| d.result.is_ok())
+        .filter_map(|d| Some((d.name.clone(), d.volume.clone()?.into())))
+        .collect();
     let failed: Vec<_> = outcome
         .destinations
         .iter()
@@ -148,6 +156,7 @@ pub fn describe(outcome: &BackupOutcome) -> (Outcome, serde_json::Value) {
             "snapshot": outcome.meta.id,
             "month": outcome.meta.month,
             "written": written,
+            "volumes": volumes,
             "failed": failed,
             "archives": archives,
             "sealed_audit_seq": outcome.meta.audit.as_ref().map(|a| a.seq),

@@ -46,6 +46,7 @@ Exit codes / 終了コード:
   1  integrity problem or inspection finding / 完全性の問題・点検での指摘
   2  usage or policy error / 使い方・ポリシーの誤り
   3  operational failure (I/O, destination missing, out of space, lock held, key) / 運用上の失敗
+     or interrupted (Ctrl-C, SIGTERM): what was half-written is removed / 中断 (書きかけは削除)
   4  refused by rule (unregistered volume, operator not authorised, …) / 規則による拒否
 
 Environment: KURA_POLICY, KURA_OPERATOR, KURA_LANG, KURA_PASSPHRASE,
@@ -223,12 +224,22 @@ impl Ctx {
             operator,
             closed: false,
         };
-        let result = work(&mut session);
+        // Whatever stopped the work once an interruption was asked for, the
+        // interruption is why.
+        let result = work(&mut session).map_err(kura::interrupt::or_interrupted);
         if session.closed && result.is_ok() {
             return result;
         }
         let (outcome, final_target, details) = match &result {
             Ok(value) => describe(value),
+            Err(Error::Interrupted) => (
+                Outcome::Interrupted,
+                None,
+                serde_json::json!({
+                    "error": "interrupted",
+                    "exit_code": Error::Interrupted.exit_code().code(),
+                }),
+            ),
             Err(e) => (
                 match e.exit_code() {
                     ExitCode::Refused => Outcome::Refused,
@@ -293,6 +304,11 @@ impl Ctx {
 /// Parses the command line, runs the command and returns its exit code.
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // Ctrl-C and SIGTERM/SIGHUP on Unix; Ctrl+C, Ctrl+Break and a closed
+    // console on Windows. The handler only asks the work to stop; it stops
+    // at its next check, cleans up and records `interrupted` (exit 3). If the
+    // handler cannot be installed, kura runs as before without it.
+    let _ = ctrlc::set_handler(kura::interrupt::request);
     let lang = cli
         .lang
         .as_deref()

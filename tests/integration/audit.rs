@@ -24,6 +24,36 @@ fn tamper(site: &Site) -> Connection {
     c
 }
 
+/// Runs `sql` on the database as a careful attacker would: the triggers
+/// dropped first and put back exactly as they were afterwards, so the schema
+/// shows nothing.
+fn tamper_and_cover(site: &Site, sql: &str) {
+    let c = Connection::open(db(site)).unwrap();
+    let triggers: Vec<String> = c
+        .prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    c.execute_batch(
+        "DROP TRIGGER IF EXISTS events_no_update; DROP TRIGGER IF EXISTS events_no_delete;",
+    )
+    .unwrap();
+    c.execute_batch(sql).unwrap();
+    for t in triggers {
+        c.execute_batch(&t).unwrap();
+    }
+}
+
+/// The `audit.seq` sealed into the site's snapshot.
+fn sealed_seq(site: &Site) -> u64 {
+    let meta: serde_json::Value =
+        serde_json::from_slice(&fs::read(site.snapshot_dir().join("snapshot.json")).unwrap())
+            .unwrap();
+    meta["audit"]["seq"].as_u64().unwrap()
+}
+
 /// A site with a backup and some checkpoints: events 1..=7.
 fn site_with_events() -> Site {
     let site = Site::new();
@@ -120,9 +150,7 @@ fn a_tail_truncated_behind_a_paper_checkpoint_is_found() {
     let paper = checkpoint(&site); // event 8, written down on the monthly report
     checkpoint(&site);
     fs::remove_dir_all(site.root.join("checkpoints")).unwrap();
-    tamper(&site)
-        .execute("DELETE FROM events WHERE seq >= 8", [])
-        .unwrap();
+    tamper_and_cover(&site, "DELETE FROM events WHERE seq >= 8");
     verify(&site).success(); // without the paper record, the truncation is invisible
     site.kura()
         .args(["audit", "verify", "--checkpoint", &paper])
@@ -358,4 +386,84 @@ fn a_garbage_database_is_named_and_never_panics() {
         .code(predicate::in_iter([1, 3]))
         .stderr(predicate::str::contains("kura-audit.sqlite"));
     assert!(Site::snapshot_entries(&site.dest()).is_empty());
+}
+
+/// The attack: a trigger that deletes every restore event as it is written,
+/// so reading decrypted data leaves no trace. `audit verify` names it, and
+/// the next command that would append refuses (exit 1) instead of running
+/// with it.
+#[test]
+fn a_planted_trigger_that_swallows_restore_events_is_named_and_nothing_runs_with_it() {
+    if !have_tool("sqlite3") {
+        return;
+    }
+    let site = Site::new();
+    site.backup().assert().success();
+    let before = site.audit_log().len();
+    sh(
+        &format!(
+            "sqlite3 '{}' \"CREATE TRIGGER spy AFTER INSERT ON events WHEN NEW.action='restore' \
+             BEGIN DELETE FROM events WHERE seq=NEW.seq; END;\"",
+            db(&site).display()
+        ),
+        &site.root,
+    );
+    verify(&site)
+        .code(1)
+        .stdout(predicate::str::contains("extra trigger spy on events"))
+        .stderr(predicate::str::contains("spy"));
+    site.kura()
+        .env("KURA_NOW", "2024-02-29T01:00:00Z")
+        .args(["--operator", OPERATOR, "backup"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("spy"));
+    let to = site.root.join("restored");
+    site.kura()
+        .args(["--operator", OPERATOR, "restore", "latest", "--to"])
+        .arg(&to)
+        .arg("-i")
+        .arg(&site.identity)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("spy"));
+    assert!(!to.exists(), "nothing was restored");
+    assert_eq!(
+        Site::snapshot_entries(&site.dest()),
+        [crate::util::SNAPSHOT_ID],
+        "no second snapshot"
+    );
+    assert_eq!(site.audit_log().len(), before, "nothing was appended");
+}
+
+/// Without its delete trigger the log can lose its tail back to the last
+/// snapshot's checkpoint, and the chain and that checkpoint still agree:
+/// the missing trigger is what shows it.
+#[test]
+fn a_dropped_delete_trigger_and_a_tail_cut_back_to_the_snapshot_checkpoint_are_found() {
+    if !have_tool("sqlite3") {
+        return;
+    }
+    let site = site_with_events();
+    fs::remove_dir_all(site.root.join("checkpoints")).unwrap();
+    let sealed = sealed_seq(&site);
+    sh(
+        &format!(
+            "sqlite3 '{}' 'DROP TRIGGER events_no_delete; DELETE FROM events WHERE seq > {sealed};'",
+            db(&site).display()
+        ),
+        &site.root,
+    );
+    verify(&site)
+        .code(1)
+        .stdout(predicate::str::contains(format!("events: {sealed}")))
+        .stdout(predicate::str::contains("chain: intact"))
+        .stderr(predicate::str::contains(
+            "missing trigger events_no_delete on events",
+        ));
+    site.kura()
+        .args(["--json", "check"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("events_no_delete"));
 }

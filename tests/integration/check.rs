@@ -299,3 +299,136 @@ fn the_task_scheduler_xml_is_written_as_utf16_with_its_japanese_site_name_intact
     assert!(text.starts_with("<?xml version=\"1.0\" encoding=\"UTF-16\"?>"));
     assert!(text.contains("札幌市処理場管理事務所"));
 }
+
+fn backup_at(site: &Site, now: &str) {
+    site.kura()
+        .env("KURA_NOW", now)
+        .args(["--operator", OPERATOR, "backup"])
+        .assert()
+        .success();
+}
+
+/// The `SEQ:HASH` sealed into a snapshot, as the paper record would have it.
+fn sealed_checkpoint(site: &Site, id: &str) -> String {
+    let meta: serde_json::Value = serde_json::from_slice(
+        &fs::read(site.dest().join("snapshots").join(id).join("snapshot.json")).unwrap(),
+    )
+    .unwrap();
+    format!(
+        "{}:{}",
+        meta["audit"]["seq"],
+        meta["audit"]["head"].as_str().unwrap()
+    )
+}
+
+/// Copies on the server (snapshot.json, checkpoint files) fall with the
+/// server; only a checkpoint from outside it catches a log rewritten along
+/// with all of them. A log older than `external_checkpoint_days` (62) with no
+/// such checkpoint verified is a finding; verifying the paper checkpoint with
+/// `audit verify --checkpoint` is recorded and clears it; a wrong one does not.
+#[test]
+fn a_log_older_than_62_days_without_an_off_server_checkpoint_verified_is_a_finding() {
+    let site = Site::new();
+    site.backup().assert().success(); // 2024-01-31, the log's first event
+    let (code, v) = check_json(&site, "2024-02-05T03:00:00Z");
+    let early = item(&v, "external_checkpoint");
+    assert_eq!(early["status"], "ok", "{v}");
+    assert!(
+        early["detail"].as_str().unwrap().contains("not due yet"),
+        "{early}"
+    );
+    assert_eq!(code, 0, "{v}");
+
+    backup_at(&site, "2024-04-01T01:00:00Z");
+    let later = "2024-04-10T03:00:00Z"; // 70 days after the first event
+    let (code, v) = check_json(&site, later);
+    assert_eq!(code, 1, "{v}");
+    let item_now = item(&v, "external_checkpoint");
+    assert_eq!(item_now["status"], "finding", "{v}");
+    assert!(
+        item_now["detail"]
+            .as_str()
+            .unwrap()
+            .contains("kura audit verify --checkpoint"),
+        "{item_now}"
+    );
+    let others_ok = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["key"] != "external_checkpoint")
+        .all(|i| i["status"] == "ok");
+    assert!(others_ok, "only this item: {v}");
+
+    // A checkpoint that does not agree is no anchor.
+    let paper = sealed_checkpoint(&site, crate::util::SNAPSHOT_ID);
+    let (seq, _) = paper.split_once(':').unwrap();
+    let wrong = format!("{seq}:{}", "0".repeat(64));
+    site.kura()
+        .env("KURA_NOW", later)
+        .args([
+            "--operator",
+            OPERATOR,
+            "audit",
+            "verify",
+            "--checkpoint",
+            &wrong,
+        ])
+        .assert()
+        .code(1);
+    assert_eq!(check_json(&site, later).0, 1);
+
+    site.kura()
+        .env("KURA_NOW", later)
+        .args([
+            "--operator",
+            OPERATOR,
+            "audit",
+            "verify",
+            "--checkpoint",
+            &paper,
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "off-server checkpoint verification recorded",
+        ));
+    let last = site.audit_log().pop().unwrap();
+    assert_eq!(last["action"], "audit.verify");
+    assert_eq!(last["operator"], OPERATOR);
+    let details: serde_json::Value =
+        serde_json::from_str(last["details"].as_str().unwrap()).unwrap();
+    let (seq, hash) = paper.split_once(':').unwrap();
+    assert_eq!(
+        details["external_checkpoints"],
+        serde_json::json!([{ "seq": seq.parse::<u64>().unwrap(), "hash": hash }])
+    );
+    let (code, v) = check_json(&site, later);
+    assert_eq!(item(&v, "external_checkpoint")["status"], "ok", "{v}");
+    assert_eq!(code, 0, "{v}");
+    // Another 62 days on, it is due again.
+    let (_, v) = check_json(&site, "2024-06-12T03:00:00Z");
+    assert_eq!(item(&v, "external_checkpoint")["status"], "finding", "{v}");
+}
+
+#[test]
+fn external_checkpoint_days_is_a_positive_number_of_days_and_is_honoured() {
+    let site = Site::new();
+    site.write_policy(
+        &(site.policy_text(&[&site.volume]) + "\n[audit]\nexternal_checkpoint_days = 0\n"),
+    );
+    site.kura()
+        .args(["policy", "check"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("kura.toml:"))
+        .stderr(predicate::str::contains("external_checkpoint_days"));
+    site.write_policy(
+        &(site.policy_text(&[&site.volume]) + "\n[audit]\nexternal_checkpoint_days = 10\n"),
+    );
+    site.backup().assert().success(); // 2024-01-31
+    let (_, v) = check_json(&site, "2024-02-05T03:00:00Z");
+    assert_eq!(item(&v, "external_checkpoint")["status"], "ok", "{v}");
+    let (_, v) = check_json(&site, "2024-02-12T03:00:00Z");
+    assert_eq!(item(&v, "external_checkpoint")["status"], "finding", "{v}");
+}

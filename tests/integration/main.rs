@@ -16,6 +16,8 @@ mod garbage;
 mod handover;
 mod hostile;
 mod interop;
+mod interrupt;
+mod inventory;
 mod keys;
 mod manual;
 mod memory;
