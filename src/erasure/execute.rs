@@ -123,6 +123,9 @@ pub fn execute(
         .cloned()
         .collect();
     for item in &todo {
+        // Between items is where an interruption stops a run cleanly: every
+        // item so far is recorded, the rest stay as they are.
+        crate::interrupt::check()?;
         let step = if item.kind == "medium" {
             run.record(
                 item,
@@ -375,15 +378,22 @@ impl Run<'_> {
 
     fn erase(&mut self, item: &Item, path: &Path) -> Result<()> {
         let resumed = item.status == st::ERASING;
-        if !resumed {
-            self.record(item, st::ERASING, None)?;
-        }
         let expected = Expected {
             size: item.size,
             sha256: if resumed { None } else { item.sha256.clone() },
             file_id: item.file_id.clone(),
         };
-        match overwrite_and_remove(path, &expected) {
+        let mut mark = || {
+            crate::interrupt::check()?;
+            if resumed {
+                Ok(())
+            } else {
+                self.record(item, st::ERASING, None)
+            }
+        };
+        let result = overwrite_checked(path, &expected, &mut mark);
+        match result {
+            Err(Fault::Stop(e)) => Err(e),
             Ok(Some(erased)) => {
                 let note = match (resumed, erased.note) {
                     (true, n) => Some(format!(
@@ -403,6 +413,9 @@ impl Run<'_> {
                 ),
             ),
             Err(Fault::Finding(status, why)) => self.record(item, status, Some(why)),
+            // Interrupted mid-overwrite: the item stays `erasing`, and the
+            // next run overwrites it again.
+            Err(Fault::Io(e)) if crate::interrupt::is_interruption(&e) => Err(Error::Interrupted),
             Err(Fault::Io(e)) => self.record(item, st::FAILED, Some(e.to_string())),
         }
     }
@@ -460,6 +473,9 @@ pub enum Fault {
     Finding(&'static str, String),
     /// An I/O error; execute again to retry.
     Io(io::Error),
+    /// Recording the item failed, or the run was interrupted, before a byte
+    /// was written.
+    Stop(Error),
 }
 
 impl From<io::Error> for Fault {
@@ -509,6 +525,17 @@ fn drop_cache(_: &std::fs::File) -> &'static str {
 /// already gone. Never follows a link: a path that is not a regular file, or
 /// whose open handle is another file, is a finding.
 pub fn overwrite_and_remove(path: &Path, expected: &Expected) -> Result<Option<Erased>, Fault> {
+    overwrite_checked(path, expected, &mut || Ok(()))
+}
+
+/// [`overwrite_and_remove`], calling `before_writing` once the file has
+/// passed its checks and before its first byte is overwritten (where the
+/// execution records `erasing`).
+fn overwrite_checked(
+    path: &Path,
+    expected: &Expected,
+    before_writing: &mut dyn FnMut() -> Result<()>,
+) -> Result<Option<Erased>, Fault> {
     let meta = match fs::symlink_metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -558,10 +585,12 @@ pub fn overwrite_and_remove(path: &Path, expected: &Expected) -> Result<Option<E
             ));
         }
     }
+    before_writing().map_err(Fault::Stop)?;
     file.seek(SeekFrom::Start(0))?;
     let zeros = vec![0u8; 1 << 20];
     let mut left = size;
     while left > 0 {
+        crate::interrupt::check_io()?;
         let n = left.min(zeros.len() as u64) as usize;
         file.write_all(&zeros[..n])?;
         left -= n as u64;
@@ -573,6 +602,7 @@ pub fn overwrite_and_remove(path: &Path, expected: &Expected) -> Result<Option<E
     file.seek(SeekFrom::Start(0))?;
     let mut buf = vec![0u8; 1 << 20];
     loop {
+        crate::interrupt::check_io()?;
         let n = file.read(&mut buf)?;
         if n == 0 {
             break;

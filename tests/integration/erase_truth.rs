@@ -487,3 +487,82 @@ fn a_certificate_of_a_rehearsal_says_so_and_shows_the_real_time() {
     );
     assert!(html.contains("実施日時 (実時刻)"));
 }
+
+/// Observation 11, for erasure: Ctrl-C in the middle of an overwrite is
+/// recorded, and the next run finishes the item without calling it missing.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_during_an_overwrite_is_recorded_and_the_next_run_finishes_it_truthfully() {
+    use crate::interrupt::{interrupt, last_event, spawn, wait_until};
+    let site = Site::new();
+    let big = site.root.join("old-export.bin");
+    let mut data = vec![0u8; 256 << 20];
+    for (i, b) in data.iter_mut().enumerate() {
+        *b = (i % 251) as u8 | 1;
+    }
+    fs::write(&big, &data).unwrap();
+    drop(data);
+    let out = at(&site, crate::util::NOW)
+        .args([
+            "--json",
+            "erase",
+            "request",
+            "--method",
+            "overwrite",
+            "--planned",
+            "2024-01-31",
+            "--reason",
+            "保存期間満了",
+            "--file",
+        ])
+        .arg(&big)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let id = json(&out)["id"].as_str().unwrap().to_string();
+    at(&site, crate::util::NOW)
+        .args(["erase", "approve", &id, "--approver", APPROVER])
+        .assert()
+        .success();
+    let child = spawn(&site, &["erase", "execute", &id]);
+    let db = site.root.join("kura-audit.sqlite");
+    wait_until("the erasing event", || {
+        rusqlite::Connection::open(&db)
+            .and_then(|c| {
+                c.query_row(
+                    "SELECT count(*) FROM events WHERE action = 'erase.item'",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+            })
+            .is_ok_and(|n| n > 0)
+    });
+    let (code, stderr) = interrupt(child, "INT");
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let last = last_event(&site);
+    assert_eq!(last["action"], "erase.execute");
+    assert_eq!(last["outcome"], "interrupted");
+    let list = site
+        .kura()
+        .args(["--json", "erase", "list"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let req = json(&list)["requests"][0].clone();
+    assert_eq!(req["items"][0]["status"], "erasing");
+    assert!(big.exists(), "the interrupted run did not unlink it");
+
+    let req = execute(&site, &id, 0);
+    assert_eq!(req["items"][0]["status"], "erased");
+    assert!(req["items"][0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("resumed"));
+    assert!(!big.exists());
+    assert_eq!(certificate(&site, &id)["complete"], true);
+}

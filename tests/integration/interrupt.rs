@@ -12,7 +12,7 @@ use crate::util::{Site, NOW, OPERATOR};
 
 /// 200 MiB of incompressible bytes in the master source, so that reading,
 /// compressing and encrypting it (or decrypting it back) takes seconds.
-fn big_site() -> Site {
+pub(crate) fn big_site() -> Site {
     let site = Site::new();
     let mut x: u64 = 0x2545F4914F6CDD1D;
     let block: Vec<u64> = (0..(1 << 17))
@@ -36,7 +36,7 @@ fn big_site() -> Site {
 }
 
 /// `kura` started as a child process, as `Site::kura` sets it up.
-fn spawn(site: &Site, args: &[&str]) -> Child {
+pub(crate) fn spawn(site: &Site, args: &[&str]) -> Child {
     let mut c = Command::new(assert_cmd::cargo::cargo_bin("kura"));
     for var in [
         "KURA_POLICY",
@@ -62,7 +62,7 @@ fn spawn(site: &Site, args: &[&str]) -> Child {
 
 /// Waits (at most 20 s) until `ready` holds, which says the streaming work
 /// is under way.
-fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+pub(crate) fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
     let start = Instant::now();
     while !ready() {
         assert!(
@@ -75,7 +75,7 @@ fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
 
 /// Sends `signal` to the child by its pid and collects how it ended; it
 /// must end within a few seconds of the signal.
-fn interrupt(child: Child, signal: &str) -> (i32, String) {
+pub(crate) fn interrupt(child: Child, signal: &str) -> (i32, String) {
     let status = Command::new("kill")
         .arg(format!("-{signal}"))
         .arg(child.id().to_string())
@@ -101,7 +101,7 @@ fn staging_exists(dest: &Path) -> bool {
         .any(|e| e.starts_with(".tmp-"))
 }
 
-fn last_event(site: &Site) -> serde_json::Value {
+pub(crate) fn last_event(site: &Site) -> serde_json::Value {
     site.audit_log().last().cloned().unwrap()
 }
 

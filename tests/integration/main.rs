@@ -16,7 +16,7 @@ mod garbage;
 mod handover;
 mod hostile;
 mod interop;
-mod interrupt;
+pub(crate) mod interrupt;
 mod inventory;
 mod keys;
 mod manual;
