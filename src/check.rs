@@ -373,6 +373,11 @@ fn audit_chain(rows: &mut Rows, policy: &Policy, clock: &Clock) {
         let report = log.verify(&checkpoints)?;
         let schema = log.schema_problems()?;
         problems.splice(0..0, schema.into_iter().map(|p| format!("schema: {p}")));
+        // The erasure records beside the events must say what the chain says.
+        match crate::erasure::reconcile(&log) {
+            Ok(found) => problems.extend(found.into_iter().map(|p| format!("erasure record {p}"))),
+            Err(e) => problems.push(format!("erasure records: {}", e.message(rows.lang))),
+        }
         Ok((report, problems))
     });
     match result {

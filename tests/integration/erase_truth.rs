@@ -160,6 +160,12 @@ fn a_request_inserted_with_sqlite3_gets_no_certificate() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains("ER-2024-0099"));
+    site.kura()
+        .env("KURA_NOW", DAY)
+        .args(["--json", "check"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("ER-2024-0099"));
 
     // Editing a real request's rows is caught the same way.
     db.execute("DELETE FROM erasure_requests WHERE id = 'ER-2024-0099'", [])
