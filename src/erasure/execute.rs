@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 
 use super::item_status::{self as st};
-use super::{approve, guard, ledger, request_status, store, Entry, Item, Request};
+use super::{approve, guard, ledger, request, request_status, store, Entry, Item, Request};
 use crate::audit::{Actor, AuditLog, Outcome};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
@@ -213,7 +213,32 @@ fn check_may_execute(policy: &Policy, clock: &Clock, entry: &Entry) -> Result<()
             ),
         ));
     }
-    approve::check_signed_approval(policy, entry)
+    approve::check_signed_approval(policy, entry)?;
+    // The rules of what may never go hold again now, whatever the request
+    // says: a request forged into the chain (which anyone who can write the
+    // database can extend) must not be a way round them.
+    for snap in req.snapshots() {
+        if let Some(why) = request::kept_by_retention(policy, &snap)? {
+            return Err(Error::refused(
+                format!(
+                    "スナップショット {snap} は保持規則により保持されるため消去できません ({why})"
+                ),
+                format!(
+                    "snapshot {snap} is kept by the retention policy ({why}); it is not erased"
+                ),
+            ));
+        }
+    }
+    let kept = |id: &str| request::kept_by_retention(policy, id);
+    for item in req.items.iter().filter(|i| i.kind == "file") {
+        if let Some(path) = &item.path {
+            let path = Path::new(path);
+            if fs::symlink_metadata(path).is_ok() {
+                guard::refuse_protected(policy, path, &kept)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Decides what to do with one file item, touching nothing.

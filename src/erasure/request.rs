@@ -191,7 +191,7 @@ fn check_form(new: &NewRequest, clock: &Clock) -> Result<()> {
 }
 
 /// Why retention keeps a snapshot, if it does (the retention floor).
-fn kept_by_retention(policy: &Policy, id: &str) -> Result<Option<String>> {
+pub(super) fn kept_by_retention(policy: &Policy, id: &str) -> Result<Option<String>> {
     let candidates = all_snapshots(policy)?;
     let decisions = retention::select(
         &candidates,

@@ -572,3 +572,83 @@ fn ctrl_c_during_an_overwrite_is_recorded_and_the_next_run_finishes_it_truthfull
     assert!(!big.exists());
     assert_eq!(certificate(&site, &id)["complete"], true);
 }
+
+/// A request forged into the chain itself (the chain has no key: anyone who
+/// can write the database can extend it) still cannot take what retention
+/// keeps: execution checks the rules again.
+#[test]
+fn a_request_forged_into_the_chain_cannot_erase_the_newest_snapshot() {
+    use kura::audit::{Actor, AuditLog, Outcome};
+    let (site, ids) = site_with_six_months();
+    let newest = site.dest().join("snapshots").join(&ids[5]);
+    let volume = kura::media::read_marker(&site.dest()).unwrap().unwrap().id;
+    let mut items = Vec::new();
+    for (n, f) in fs::read_dir(&newest).unwrap().enumerate() {
+        let path = f.unwrap().path();
+        let (digest, size) = kura::sums::digest_reader(fs::File::open(&path).unwrap()).unwrap();
+        items.push(serde_json::json!({
+            "n": n + 1, "kind": "snapshot", "target": ids[5], "destination": "hdd1",
+            "volume": volume, "path": path.display().to_string(), "size": size,
+            "sha256": hex::encode(digest), "file_id": kura::erasure::guard::path_id(&path),
+        }));
+    }
+    let id = "ER-2024-0042";
+    let clock = kura::clock::Clock::from_env_value(Some(DAY)).unwrap();
+    let mut log = AuditLog::open(&site.root.join("kura-audit.sqlite"), clock).unwrap();
+    let actor = Actor::current(OPERATOR);
+    let details = serde_json::json!({
+        "request": id, "method": "overwrite", "planned": "2024-04-20", "reason": "forged",
+        "details": {"media": []}, "request_sha256": "", "items": items,
+    });
+    let requested = log
+        .append(&actor, "erase.request", id, Outcome::Ok, &details)
+        .unwrap();
+    let approved = log
+        .append(
+            &Actor::current(APPROVER),
+            "erase.approve",
+            id,
+            Outcome::Ok,
+            &serde_json::json!({ "request": id, "approved_by": APPROVER, "request_sha256": "" }),
+        )
+        .unwrap();
+    let db = database(&site);
+    db.execute(
+        "INSERT INTO erasure_requests (id, created_at, requested_by, method, planned, reason,
+             details, request_sha256, status, approved_by, approved_at)
+         VALUES (?1, ?2, ?3, 'overwrite', '2024-04-20', 'forged', '{\"media\":[]}', '',
+             'approved', ?4, ?5)",
+        rusqlite::params![id, requested.time, OPERATOR, APPROVER, approved.time],
+    )
+    .unwrap();
+    for i in &items {
+        db.execute(
+            "INSERT INTO erasure_items (request_id, n, kind, target, destination, volume, path,
+                 size, sha256, file_id, status)
+             VALUES (?1, ?2, 'snapshot', ?3, 'hdd1', ?4, ?5, ?6, ?7, ?8, 'pending')",
+            rusqlite::params![
+                id,
+                i["n"].as_u64().unwrap(),
+                ids[5],
+                volume,
+                i["path"].as_str().unwrap(),
+                i["size"].as_u64().unwrap(),
+                i["sha256"].as_str().unwrap(),
+                i["file_id"].as_str()
+            ],
+        )
+        .unwrap();
+    }
+    // The forgery is consistent: the tables agree with the chain.
+    site.kura().args(["erase", "list"]).assert().success();
+    at(&site, DAY)
+        .args(["erase", "execute", id])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("retention"));
+    assert!(
+        newest.join("master.tar.zst.age").is_file(),
+        "the newest snapshot is intact"
+    );
+    site.kura().args(["verify", &ids[5]]).assert().success();
+}
