@@ -161,7 +161,7 @@ pub fn execute(
         "status": status,
         "witness": witness,
         "pending": run.pending,
-        "failed": summary(&|i| i.status == st::FAILED || i.status == st::ERASING),
+        "failed": summary(&|i| matches!(i.status.as_str(), st::FAILED | st::ERASING | st::ZEROED)),
         "findings": summary(&|i| st::is_finding(&i.status)),
         "done_now": run.done_now,
         "bytes": run.request().bytes(),
@@ -289,10 +289,19 @@ fn decide(policy: &Policy, item: &Item) -> Step {
     }
     match fs::symlink_metadata(&path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            if item.status == st::ERASING {
-                // Only the interrupted run's own unlink, after a complete
-                // overwrite and read-back, removes a file kura was erasing.
+            if item.status == st::ZEROED {
+                // Overwritten and read back as zeros by the interrupted run,
+                // whose last step was the unlink.
                 return Step::Erase(path);
+            }
+            if item.status == st::ERASING {
+                return Step::Finding(
+                    st::MISSING,
+                    format!(
+                        "{} is gone, but the interrupted run that was overwriting it had not finished; kura did not unlink it",
+                        path.display()
+                    ),
+                );
             }
             Step::Finding(
                 st::MISSING,
@@ -384,7 +393,7 @@ impl Run<'_> {
     ) -> Result<()> {
         let outcome = match status {
             st::ERASED | st::RECORDED => Outcome::Ok,
-            st::ERASING => Outcome::Started,
+            st::ERASING | st::ZEROED => Outcome::Started,
             st::FAILED => Outcome::Failed,
             _ => Outcome::Finding,
         };
@@ -402,19 +411,20 @@ impl Run<'_> {
     }
 
     fn erase(&mut self, item: &Item, path: &Path) -> Result<()> {
-        let resumed = item.status == st::ERASING;
+        let resumed = item.status == st::ERASING || item.status == st::ZEROED;
         let expected = Expected {
             size: item.size,
             sha256: if resumed { None } else { item.sha256.clone() },
             file_id: item.file_id.clone(),
         };
-        let mut mark = || {
-            crate::interrupt::check()?;
-            if resumed {
-                Ok(())
-            } else {
-                self.record(item, st::ERASING, None)
+        let mut mark = |stage: &'static str, readback: Option<&'static str>| {
+            if stage == st::ERASING {
+                crate::interrupt::check()?;
             }
+            if item.status == stage {
+                return Ok(());
+            }
+            self.record_with(item, stage, None, readback)
         };
         let result = overwrite_checked(path, &expected, &mut mark);
         match result {
@@ -433,7 +443,7 @@ impl Run<'_> {
                 item,
                 st::ERASED,
                 Some(
-                    "the interrupted run that overwrote it had unlinked it; absence confirmed"
+                    "an interrupted run had overwritten it, read it back as zeros and unlinked it; absence confirmed now"
                         .into(),
                 ),
             ),
@@ -550,16 +560,17 @@ fn drop_cache(_: &std::fs::File) -> &'static str {
 /// already gone. Never follows a link: a path that is not a regular file, or
 /// whose open handle is another file, is a finding.
 pub fn overwrite_and_remove(path: &Path, expected: &Expected) -> Result<Option<Erased>, Fault> {
-    overwrite_checked(path, expected, &mut || Ok(()))
+    overwrite_checked(path, expected, &mut |_, _| Ok(()))
 }
 
-/// [`overwrite_and_remove`], calling `before_writing` once the file has
-/// passed its checks and before its first byte is overwritten (where the
-/// execution records `erasing`).
+/// [`overwrite_and_remove`], calling `stage` with `erasing` once the file
+/// has passed its checks and before its first byte is overwritten, and with
+/// `zeroed` (and where the zeros were read from) once every byte has been
+/// read back as zero, before the unlink: the execution records both.
 fn overwrite_checked(
     path: &Path,
     expected: &Expected,
-    before_writing: &mut dyn FnMut() -> Result<()>,
+    stage: &mut dyn FnMut(&'static str, Option<&'static str>) -> Result<()>,
 ) -> Result<Option<Erased>, Fault> {
     let meta = match fs::symlink_metadata(path) {
         Ok(m) => m,
@@ -610,7 +621,7 @@ fn overwrite_checked(
             ));
         }
     }
-    before_writing().map_err(Fault::Stop)?;
+    stage(st::ERASING, None).map_err(Fault::Stop)?;
     file.seek(SeekFrom::Start(0))?;
     let zeros = vec![0u8; 1 << 20];
     let mut left = size;
@@ -637,6 +648,7 @@ fn overwrite_checked(
         }
     }
     drop(file);
+    stage(st::ZEROED, Some(readback)).map_err(Fault::Stop)?;
     let note = links_note(&meta);
     fs::remove_file(path)?;
     if let Some(dir) = path.parent() {

@@ -212,7 +212,9 @@ fn apply(entry: &mut Entry, action: &str, outcome: &str, d: &serde_json::Value, 
                 item.erased_at = item_status::is_done(&status).then(|| e.time.clone());
                 item.status = status;
                 item.detail = text(d, "detail");
-                item.readback = text(d, "readback");
+                if let Some(readback) = text(d, "readback") {
+                    item.readback = Some(readback);
+                }
             }
             note_execution(r, d, e);
             entry.events.execution = Some(EventRef::of(e));

@@ -117,6 +117,9 @@ pub mod item_status {
     pub const PENDING: &str = "pending";
     /// kura began overwriting it (an interrupted run leaves this).
     pub const ERASING: &str = "erasing";
+    /// Overwritten and read back as zeros; only the unlink was left when an
+    /// interrupted run stopped.
+    pub const ZEROED: &str = "zeroed";
     /// Overwritten, read back as zeros, unlinked, absence confirmed.
     pub const ERASED: &str = "erased";
     /// Physical destruction recorded on the operator's word.

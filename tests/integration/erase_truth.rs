@@ -494,11 +494,10 @@ fn a_certificate_of_a_rehearsal_says_so_and_shows_the_real_time() {
     assert!(html.contains("実施日時 (実時刻)"));
 }
 
-/// Observation 11, for erasure: Ctrl-C in the middle of an overwrite is
-/// recorded, and the next run finishes the item without calling it missing.
+/// A 256 MiB file requested, approved, and its `erase execute` stopped by
+/// Ctrl-C in the middle of the overwrite: (site, request id, the file).
 #[cfg(unix)]
-#[test]
-fn ctrl_c_during_an_overwrite_is_recorded_and_the_next_run_finishes_it_truthfully() {
+fn interrupted_overwrite() -> (Site, String, std::path::PathBuf) {
     use crate::interrupt::{interrupt, last_event, spawn, wait_until};
     let site = Site::new();
     let big = site.root.join("old-export.bin");
@@ -562,7 +561,15 @@ fn ctrl_c_during_an_overwrite_is_recorded_and_the_next_run_finishes_it_truthfull
     let req = json(&list)["requests"][0].clone();
     assert_eq!(req["items"][0]["status"], "erasing");
     assert!(big.exists(), "the interrupted run did not unlink it");
+    (site, id, big)
+}
 
+/// Observation 11, for erasure: Ctrl-C in the middle of an overwrite is
+/// recorded, and the next run finishes the item without calling it missing.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_during_an_overwrite_is_recorded_and_the_next_run_finishes_it_truthfully() {
+    let (site, id, big) = interrupted_overwrite();
     let req = execute(&site, &id, 0);
     assert_eq!(req["items"][0]["status"], "erased");
     assert!(req["items"][0]["detail"]
@@ -571,6 +578,18 @@ fn ctrl_c_during_an_overwrite_is_recorded_and_the_next_run_finishes_it_truthfull
         .contains("resumed"));
     assert!(!big.exists());
     assert_eq!(certificate(&site, &id)["complete"], true);
+}
+
+/// A file taken away while kura's overwrite of it was interrupted is not
+/// called erased: kura had not finished, so it is missing.
+#[cfg(unix)]
+#[test]
+fn a_file_taken_away_after_an_interrupted_overwrite_is_missing_not_erased() {
+    let (site, id, big) = interrupted_overwrite();
+    fs::rename(&big, site.root.join("kept-by-someone.bin")).unwrap();
+    let req = execute(&site, &id, 1);
+    assert_eq!(req["items"][0]["status"], "missing");
+    assert_eq!(certificate(&site, &id)["complete"], false);
 }
 
 /// A request forged into the chain itself (the chain has no key: anyone who
