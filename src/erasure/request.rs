@@ -371,7 +371,7 @@ fn read_sums(dir: &Path) -> Result<BTreeMap<String, String>> {
 
 /// Size, SHA-256 and identity of a regular file reached without a link.
 fn record_file(path: &Path) -> Result<(u64, String, Option<String>)> {
-    let meta = fs::symlink_metadata(path).map_err(|e| Error::io(Action::Stat, path, e))?;
+    let meta = fs::symlink_metadata(path).map_err(|e| Error::io(Action::Read, path, e))?;
     if !meta.is_file() {
         return Err(Error::refused(
             format!(
@@ -399,7 +399,7 @@ fn record_file(path: &Path) -> Result<(u64, String, Option<String>)> {
 
 /// A `--file` or `--identity` item, after the rules of what may never go.
 fn file_item(policy: &Policy, path: &Path, identity: bool) -> Result<Item> {
-    let path = std::path::absolute(path).map_err(|e| Error::io(Action::Stat, path, e))?;
+    let path = std::path::absolute(path).map_err(|e| Error::io(Action::Read, path, e))?;
     if let Some(link) = guard::first_link(None, &path) {
         return Err(Error::refused(
             format!(
