@@ -165,6 +165,23 @@ fn the_whole_workflow_erases_only_after_approval_and_keeps_what_retention_keeps(
         );
     }
     site.kura().args(["verify", "all"]).assert().success();
+    // The erased snapshots are accounted for by their erasure records.
+    let out = site
+        .kura()
+        .env("KURA_NOW", "2024-04-21T00:00:00Z")
+        .args(["--json", "check"])
+        .output()
+        .unwrap();
+    let check = json(&out.stdout);
+    let inventory = check["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["key"] == "inventory")
+        .unwrap()
+        .clone();
+    assert_eq!(inventory["status"], "ok", "{inventory}");
+    site.kura().args(["audit", "verify"]).assert().success();
 
     let zeros = fs::read(&witness_link).unwrap();
     assert_eq!(zeros.len() as u64, size);
