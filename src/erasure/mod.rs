@@ -38,7 +38,9 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 pub use approve::{approve, reject, ApprovalKey};
-pub use execute::{execute, overwrite_and_remove, Erased, Execution, READBACK_CACHE, READBACK_DEVICE};
+pub use execute::{
+    execute, overwrite_and_remove, Erased, Execution, READBACK_CACHE, READBACK_DEVICE,
+};
 pub use ledger::{list, load, reconcile, Entry, EventRef, Events};
 pub use request::{all_snapshots, request};
 pub(crate) use store::SCHEMA;
