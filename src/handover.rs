@@ -1075,17 +1075,8 @@ fn publish(files: Vec<(tempfile::NamedTempFile, PathBuf)>, dir: &Path) -> Result
 }
 
 fn read_limited(path: &Path, limit: usize) -> io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    File::open(path)?
-        .take(limit as u64 + 1)
-        .read_to_end(&mut bytes)?;
-    if bytes.len() > limit {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "larger than expected",
-        ));
-    }
-    Ok(bytes)
+    // Never through a link, never blocking, regular files only.
+    crate::bounded::read_capped(path, limit as u64)
 }
 
 // ---------------------------------------------------------------------------

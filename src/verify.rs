@@ -95,12 +95,13 @@ pub fn check_snapshot(dir: &Path, opts: &CheckOptions) -> Result<SnapshotVerdict
 
     // SHA256SUMS against the files.
     let sums_path = dir.join(snapshot::SUMS);
-    let listed: BTreeMap<String, [u8; 32]> = match File::open(&sums_path) {
+    let sums_bytes = crate::bounded::read_capped(&sums_path, crate::bounded::SUMS_CAP);
+    let listed: BTreeMap<String, [u8; 32]> = match sums_bytes {
         Err(e) => {
             v.findings.push(format!("{}: {e}", snapshot::SUMS));
             BTreeMap::new()
         }
-        Ok(f) => match sums::parse(BufReader::new(f)) {
+        Ok(bytes) => match sums::parse(&bytes[..]) {
             Err(e) => {
                 v.findings.push(format!("{}: {e}", snapshot::SUMS));
                 BTreeMap::new()
@@ -119,7 +120,9 @@ pub fn check_snapshot(dir: &Path, opts: &CheckOptions) -> Result<SnapshotVerdict
             continue;
         }
         let path = dir.join(name);
-        match File::open(&path).and_then(|f| sums::digest_reader(BufReader::new(f))) {
+        let digest = crate::bounded::open_regular(&path)
+            .and_then(|f| sums::digest_reader(BufReader::new(f)));
+        match digest {
             Err(e) => v.findings.push(format!("{name}: {e}")),
             Ok((got, len)) => {
                 sizes.insert(name.clone(), len);
@@ -175,7 +178,7 @@ pub fn check_snapshot(dir: &Path, opts: &CheckOptions) -> Result<SnapshotVerdict
         for a in &meta.archives {
             crate::interrupt::check()?;
             let path = dir.join(&a.file);
-            let file = match File::open(&path) {
+            let file = match crate::bounded::open_regular(&path) {
                 Ok(f) => f,
                 Err(e) => {
                     v.archives.push(ArchiveVerdict {
