@@ -859,6 +859,171 @@ impl Read for Prefetch {
     }
 }
 
+/// The most bytes of one PAX extended header or GNU long name/link record.
+pub const MAX_EXTENSION_RECORD: u64 = 64 * 1024;
+/// The most bytes one line of `MANIFEST.sha256` may take: a digest, two
+/// separators and a name of up to 4096 bytes, every byte escaped.
+const MAX_MANIFEST_LINE: usize = 64 + 3 + 2 * 4096 + 64;
+
+/// The most bytes of a manifest that follows `files` files: one line each.
+/// The manifest comes last, so a forged one can never be larger than the
+/// files actually read justify.
+fn manifest_cap(files: u64) -> usize {
+    usize::try_from(files.saturating_add(1))
+        .unwrap_or(usize::MAX)
+        .saturating_mul(MAX_MANIFEST_LINE)
+}
+
+/// Watches the tar stream block by block before the `tar` crate sees it, and
+/// fails the read when a PAX extended header (`x`, `g`) or GNU long name or
+/// link (`L`, `K`) is larger than [`MAX_EXTENSION_RECORD`]: the crate would
+/// read such a record into memory whole, however large its header says it is.
+/// Sparse entries (`S`, never written by kura) end the read too, since their
+/// extra header blocks cannot be followed. After the first all-zero header
+/// block (the end of the archive) bytes pass unexamined.
+struct TarGuard<R> {
+    inner: R,
+    header: [u8; 512],
+    filled: usize,
+    data_left: u64,
+    pax: Option<Vec<u8>>,
+    pending_size: Option<u64>,
+    ended: bool,
+}
+
+impl<R: Read> TarGuard<R> {
+    fn new(inner: R) -> Self {
+        TarGuard {
+            inner,
+            header: [0; 512],
+            filled: 0,
+            data_left: 0,
+            pax: None,
+            pending_size: None,
+            ended: false,
+        }
+    }
+
+    fn examine(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        while !bytes.is_empty() && !self.ended {
+            if self.data_left > 0 {
+                let take = bytes
+                    .len()
+                    .min(self.data_left.min(usize::MAX as u64) as usize);
+                if let Some(pax) = &mut self.pax {
+                    pax.extend_from_slice(&bytes[..take]);
+                }
+                self.data_left -= take as u64;
+                bytes = &bytes[take..];
+                if self.data_left == 0 {
+                    if let Some(pax) = self.pax.take() {
+                        self.pending_size = pax_size(&pax);
+                    }
+                }
+                continue;
+            }
+            let take = bytes.len().min(512 - self.filled);
+            self.header[self.filled..self.filled + take].copy_from_slice(&bytes[..take]);
+            self.filled += take;
+            bytes = &bytes[take..];
+            if self.filled < 512 {
+                continue;
+            }
+            self.filled = 0;
+            if self.header.iter().all(|b| *b == 0) {
+                self.ended = true;
+                continue;
+            }
+            let size =
+                header_size(&self.header[124..136]).ok_or_else(|| bad_tar("bad size field"))?;
+            let kind = self.header[156];
+            let size = match kind {
+                b'x' | b'g' | b'L' | b'K' => {
+                    if size > MAX_EXTENSION_RECORD {
+                        return Err(bad_tar(&format!(
+                            "a PAX header or long name of {size} bytes (more than {MAX_EXTENSION_RECORD}) / PAX ヘッダーまたは長い名前が大きすぎます"
+                        )));
+                    }
+                    if kind == b'x' {
+                        self.pax = Some(Vec::new());
+                    }
+                    size
+                }
+                b'S' => return Err(bad_tar("a sparse entry / スパースファイルは受け付けません")),
+                _ => self.pending_size.take().unwrap_or(size),
+            };
+            // Data is padded to whole blocks; the PAX buffer keeps only the record.
+            let padded = size.div_ceil(512).saturating_mul(512);
+            self.data_left = padded;
+            if let Some(pax) = &mut self.pax {
+                if padded == 0 {
+                    self.pax = None;
+                } else {
+                    pax.reserve(size as usize);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for TarGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.examine(&buf[..n])?;
+        Ok(n)
+    }
+}
+
+fn bad_tar(detail: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, detail.to_string())
+}
+
+/// A tar size field: octal, or base-256 when the high bit is set.
+fn header_size(field: &[u8]) -> Option<u64> {
+    if field[0] & 0x80 != 0 {
+        let mut v: u64 = 0;
+        for (i, b) in field.iter().enumerate() {
+            let b = if i == 0 { b & 0x7f } else { *b };
+            v = v.checked_mul(256)?.checked_add(u64::from(b))?;
+        }
+        return Some(v);
+    }
+    let text = std::str::from_utf8(field).ok()?;
+    let text = text.trim_matches(|c| c == '\0' || c == ' ');
+    if text.is_empty() {
+        return Some(0);
+    }
+    u64::from_str_radix(text, 8).ok()
+}
+
+/// The `size` record of PAX extended header data, if any.
+fn pax_size(mut data: &[u8]) -> Option<u64> {
+    let mut size = None;
+    while !data.is_empty() {
+        // What follows the last record is block padding.
+        let Some(space) = data.iter().position(|b| *b == b' ') else {
+            return size;
+        };
+        let Some(len) = std::str::from_utf8(&data[..space])
+            .ok()
+            .and_then(|t| t.parse::<usize>().ok())
+        else {
+            return size;
+        };
+        if len <= space || len > data.len() {
+            return size;
+        }
+        let record = &data[space + 1..len];
+        let record = record.strip_suffix(b"\n").unwrap_or(record);
+        if let Some(v) = record.strip_prefix(b"size=") {
+            size = std::str::from_utf8(v).ok().and_then(|v| v.parse().ok());
+        }
+        data = &data[len..];
+    }
+    size
+}
+
 /// Whether an entry path is a safe relative path: no root, no drive, no `..`,
 /// no empty or `.` parts.
 pub fn is_safe_entry_path(name: &[u8]) -> bool {
@@ -915,12 +1080,13 @@ pub fn read_archive(
     let mut report = ArchiveReport::default();
     let mut manifest: Option<Vec<sums::SumEntry>> = None;
     let mut findings = Vec::new();
+    let seen = std::cell::Cell::new(0u64);
     let rest = read_entries(
         plain,
         progress,
         sink,
         stop_at_unsafe,
-        &|name| (name == MANIFEST_NAME.as_bytes()).then_some(usize::MAX),
+        &|name| (name == MANIFEST_NAME.as_bytes()).then(|| manifest_cap(seen.get())),
         &mut findings,
         &mut |entry, findings| {
             let ReadEntry::File {
@@ -949,6 +1115,7 @@ pub fn read_archive(
                 return;
             }
             report.files += 1;
+            seen.set(report.files);
             report.bytes += bytes;
             if report.digests.insert(name, digest).is_some() {
                 findings.push(finding("file stored twice"));
@@ -1001,7 +1168,7 @@ pub fn read_entries<R: Read>(
     findings: &mut Vec<Finding>,
     on_entry: &mut dyn FnMut(ReadEntry, &mut Vec<Finding>),
 ) -> io::Result<Option<R>> {
-    let mut archive = tar::Archive::new(plain);
+    let mut archive = tar::Archive::new(TarGuard::new(plain));
     for entry in archive.entries()? {
         crate::interrupt::check_io()?;
         let mut entry = entry?;
@@ -1083,7 +1250,7 @@ pub fn read_entries<R: Read>(
             findings,
         );
     }
-    Ok(Some(archive.into_inner()))
+    Ok(Some(archive.into_inner().inner))
 }
 
 /// Passes reads through, keeping a copy when asked (for the manifest, which

@@ -173,8 +173,14 @@ pub fn check_snapshot(dir: &Path, opts: &CheckOptions) -> Result<SnapshotVerdict
         }
     }
 
-    // The full level.
-    if let (Some(ids), Some(meta)) = (identities, &meta) {
+    // The full level, only on a snapshot that passed the key-less one:
+    // nothing a disk forged is decrypted or decompressed.
+    if identities.is_some() && !v.findings.is_empty() {
+        v.findings.push(
+            "not decrypted: the check without a key failed / 鍵なしの検証に失敗したため復号していません"
+                .to_string(),
+        );
+    } else if let (Some(ids), Some(meta)) = (identities, &meta) {
         for a in &meta.archives {
             crate::interrupt::check()?;
             let path = dir.join(&a.file);

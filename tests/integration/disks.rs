@@ -251,3 +251,141 @@ fn a_snapshot_json_linked_to_dev_zero_is_a_finding_in_bounded_memory() {
     let (status, _) = run_watched(kura_cmd(&site, &["check"]));
     assert_eq!(status.code(), Some(1));
 }
+
+// ---------------------------------------------------------------------------
+// Bombs that need no key
+
+/// A tar stream written straight into zstd → age to the site's recipient.
+fn encrypt_with(site: &Site, write_tar: impl FnOnce(&mut dyn std::io::Write)) -> Vec<u8> {
+    use std::io::Write;
+    let recipient: age::x25519::Recipient = site.recipient.parse().unwrap();
+    let encryptor =
+        age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+            .unwrap();
+    let mut out = Vec::new();
+    {
+        let age_writer = encryptor.wrap_output(&mut out).unwrap();
+        let mut zstd = zstd::stream::write::Encoder::new(age_writer, 3).unwrap();
+        zstd.include_checksum(true).unwrap();
+        write_tar(&mut zstd);
+        zstd.finish().unwrap().finish().unwrap();
+    }
+    out.flush().unwrap();
+    out
+}
+
+fn header(kind: tar::EntryType, name: &str, size: u64) -> [u8; 512] {
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(kind);
+    h.set_path(name).unwrap();
+    h.set_size(size);
+    h.set_mode(0o644);
+    h.set_mtime(0);
+    h.set_cksum();
+    *h.as_bytes()
+}
+
+/// `size` zero bytes, streamed, then padding to whole blocks.
+fn zeros(w: &mut dyn std::io::Write, size: u64) {
+    let block = vec![0u8; 1 << 20];
+    let mut left = size.div_ceil(512) * 512;
+    while left > 0 {
+        let n = left.min(block.len() as u64) as usize;
+        w.write_all(&block[..n]).unwrap();
+        left -= n as u64;
+    }
+}
+
+const GIB: u64 = 1 << 30;
+
+/// Puts `ciphertext` as the master archive, with snapshot.json, SHA256SUMS
+/// and the signature agreeing with it.
+fn install_master(site: &Site, ciphertext: &[u8]) {
+    let snap = site.snapshot_dir();
+    fs::write(snap.join("master.tar.zst.age"), ciphertext).unwrap();
+    forge_meta(site, |m| {
+        for a in m["archives"].as_array_mut().unwrap() {
+            if a["name"] == "master" {
+                a["ciphertext_sha256"] = hex::encode(sha256(ciphertext)).into();
+                a["ciphertext_bytes"] = (ciphertext.len() as u64).into();
+            }
+        }
+    });
+    site.kura().arg("verify").assert().success();
+}
+
+#[cfg(target_os = "linux")]
+fn full_verify_measured(site: &Site) -> (ExitStatus, u64) {
+    let mut c = kura_cmd(site, &["verify", "-i"]);
+    c.arg(&site.identity);
+    run_measured(c)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn verify_of_a_manifest_of_one_gib_of_zeros_stays_under_64_mib() {
+    let site = backed_up();
+    let ciphertext = encrypt_with(&site, |w| {
+        w.write_all(&header(tar::EntryType::Regular, "master/a.txt", 1))
+            .unwrap();
+        w.write_all(&[b'a']).unwrap();
+        w.write_all(&[0u8; 511]).unwrap();
+        w.write_all(&header(
+            tar::EntryType::Regular,
+            kura::archive::MANIFEST_NAME,
+            GIB,
+        ))
+        .unwrap();
+        zeros(w, GIB);
+        w.write_all(&[0u8; 1024]).unwrap();
+    });
+    assert!(ciphertext.len() < 1 << 20, "{} bytes", ciphertext.len());
+    install_master(&site, &ciphertext);
+    let (status, peak) = full_verify_measured(&site);
+    eprintln!("peak RSS of verify -i on a 1 GiB manifest of zeros: {peak} KiB");
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        peak > 0 && peak < 64 * 1024,
+        "peak RSS {peak} KiB is over 64 MiB"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn verify_of_a_one_gib_pax_header_stays_under_64_mib() {
+    let site = backed_up();
+    let ciphertext = encrypt_with(&site, |w| {
+        w.write_all(&header(tar::EntryType::XHeader, "PaxHeaders/a", GIB))
+            .unwrap();
+        zeros(w, GIB);
+        w.write_all(&header(tar::EntryType::Regular, "master/a.txt", 0))
+            .unwrap();
+        w.write_all(&[0u8; 1024]).unwrap();
+    });
+    assert!(ciphertext.len() < 1 << 20, "{} bytes", ciphertext.len());
+    install_master(&site, &ciphertext);
+    let (status, peak) = full_verify_measured(&site);
+    eprintln!("peak RSS of verify -i on a 1 GiB PAX header: {peak} KiB");
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        peak > 0 && peak < 64 * 1024,
+        "peak RSS {peak} KiB is over 64 MiB"
+    );
+}
+
+#[test]
+fn full_verify_does_not_decrypt_when_the_sums_fail() {
+    let site = backed_up();
+    // A damaged archive fails SHA256SUMS; -i must say so and not decrypt it.
+    let path = site.snapshot_dir().join("master.tar.zst.age");
+    let mut bytes = fs::read(&path).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    fs::write(&path, bytes).unwrap();
+    let out = verify_full(&site);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("not decrypted"), "{text}");
+    assert!(!text.contains("damaged"), "{text}");
+}
