@@ -797,6 +797,60 @@ pub fn open<'a, R: io::BufRead + Send + 'static>(
     zstd::stream::read::Decoder::new(Prefetch::spawn(plain)).map_err(ReadError::Io)
 }
 
+/// The SHA-256 and size of an archive file as it was read for decrypting,
+/// known once the reading reached the file's end.
+#[derive(Debug, Clone, Default)]
+pub struct CiphertextDigest(std::sync::Arc<std::sync::Mutex<Option<(Sha256Digest, u64)>>>);
+
+impl CiphertextDigest {
+    /// The digest and size, if the file was read to its end.
+    pub fn get(&self) -> Option<(Sha256Digest, u64)> {
+        self.0.lock().ok().and_then(|d| *d)
+    }
+
+    /// Whether the bytes decrypted were exactly the file `SHA256SUMS` and
+    /// `snapshot.json` describe (`sha256` hex, `bytes` long).
+    pub fn matches(&self, sha256: &str, bytes: u64) -> bool {
+        self.get()
+            .is_some_and(|(d, len)| hex::encode(d) == sha256 && len == bytes)
+    }
+}
+
+/// Hashes a file as it is read and records the digest at its end.
+struct EndHashing<R> {
+    inner: HashingReader<R>,
+    slot: CiphertextDigest,
+}
+
+impl<R: Read> Read for EndHashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            if let Ok(mut slot) = self.slot.0.lock() {
+                *slot = Some(self.inner.digest_so_far());
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Opens an archive file for reading its tar in the same pass that hashes
+/// the ciphertext: what is decrypted is what is hashed, so a disk that serves
+/// other bytes on a second read cannot pass. The result counts only if
+/// [`CiphertextDigest::matches`] at the end.
+pub fn open_hashed<'a, R: Read + Send + 'static>(
+    input: R,
+    identities: impl Iterator<Item = &'a dyn age::Identity>,
+) -> Result<(impl Read + 'static, CiphertextDigest), ReadError> {
+    let slot = CiphertextDigest::default();
+    let reader = EndHashing {
+        inner: HashingReader::new(input),
+        slot: slot.clone(),
+    };
+    let plain = open(BufReader::with_capacity(CHUNK, reader), identities)?;
+    Ok((plain, slot))
+}
+
 /// Reads ahead on a thread of its own, so reading and decrypting overlap
 /// decompressing, parsing and hashing (the reverse of the writer's pipeline).
 /// At most `CHANNEL_DEPTH` chunks are in flight; dropping the reader stops the

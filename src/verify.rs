@@ -198,7 +198,7 @@ pub fn check_snapshot(dir: &Path, opts: &CheckOptions) -> Result<SnapshotVerdict
                 }
             };
             progress.start(&a.name, a.plaintext_bytes);
-            let verdict = read_archive(&path, file, ids, (a.files, a.plaintext_bytes), progress);
+            let verdict = read_archive(&path, file, ids, a, progress);
             progress.finish();
             let (mut verdict, digests) = verdict?;
             verdict.name = a.name.clone();
@@ -216,15 +216,19 @@ pub fn check_snapshot(dir: &Path, opts: &CheckOptions) -> Result<SnapshotVerdict
     Ok(v)
 }
 
+/// The bytes decrypted were not the file the key-less level checked.
+pub(crate) const CHANGED_WHILE_READ: &str = "the bytes decrypted do not match SHA256SUMS (the file changed between reads, or the disk served other bytes) / 復号したデータが SHA256SUMS と一致しません（読み取りの間に変わったか、ディスクが別のデータを返しました）";
+
 type Digests = BTreeMap<Vec<u8>, [u8; 32]>;
 
 fn read_archive(
     path: &Path,
     file: File,
     ids: &Identities,
-    (expected_files, expected_bytes): (u64, u64),
+    a: &snapshot::ArchiveMeta,
     progress: &dyn Progress,
 ) -> Result<(ArchiveVerdict, Digests)> {
+    let (expected_files, expected_bytes) = (a.files, a.plaintext_bytes);
     let mut verdict = ArchiveVerdict {
         name: String::new(),
         files: 0,
@@ -233,7 +237,7 @@ fn read_archive(
         changes: None,
     };
     let mut digests = Digests::new();
-    let plain = match archive::open(BufReader::with_capacity(1 << 20, file), ids.as_dyn()) {
+    let (plain, ciphertext) = match archive::open_hashed(file, ids.as_dyn()) {
         Ok(p) => p,
         Err(archive::ReadError::WrongKey) => {
             return Err(Error::WrongKey {
@@ -274,6 +278,9 @@ fn read_archive(
                 ));
             }
             digests = report.digests;
+            if !ciphertext.matches(&a.ciphertext_sha256, a.ciphertext_bytes) {
+                verdict.findings.push(CHANGED_WHILE_READ.to_string());
+            }
         }
         Err(e) => verdict
             .findings
