@@ -389,3 +389,54 @@ fn full_verify_does_not_decrypt_when_the_sums_fail() {
     assert!(text.contains("not decrypted"), "{text}");
     assert!(!text.contains("damaged"), "{text}");
 }
+
+// ---------------------------------------------------------------------------
+// One read of the ciphertext
+
+/// The master archive replaced by a FIFO whose writer serves the real bytes
+/// on the first open and a forged, valid-looking archive on the second.
+#[cfg(unix)]
+#[test]
+fn restore_of_an_archive_that_serves_other_bytes_on_the_second_read_writes_nothing() {
+    use std::io::Write;
+    let site = backed_up();
+    let path = site.snapshot_dir().join("master.tar.zst.age");
+    let real = fs::read(&path).unwrap();
+    let forged = encrypt_with(&site, |w| {
+        w.write_all(&header(tar::EntryType::Regular, "master/forged.txt", 6))
+            .unwrap();
+        w.write_all(b"forged").unwrap();
+        w.write_all(&[0u8; 506]).unwrap();
+        w.write_all(&[0u8; 1024]).unwrap();
+    });
+    fs::remove_file(&path).unwrap();
+    assert!(Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .unwrap()
+        .success());
+    let fifo = path.clone();
+    let writer = std::thread::spawn(move || {
+        for bytes in [real, forged] {
+            let Ok(mut f) = fs::OpenOptions::new().write(true).open(&fifo) else {
+                return;
+            };
+            let _ = f.write_all(&bytes);
+        }
+    });
+    let to = site.root.join("here");
+    let out = restore_to(&site, &to);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(!to.exists() || fs::read_dir(&to).unwrap().count() == 0);
+    let out = verify_full(&site);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    // Unblock the writer if kura never opened the FIFO for reading.
+    for _ in 0..2 {
+        use std::os::unix::fs::OpenOptionsExt;
+        let _ = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+            .open(&path);
+    }
+    let _ = writer;
+}
