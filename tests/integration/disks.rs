@@ -328,7 +328,7 @@ fn verify_of_a_manifest_of_one_gib_of_zeros_stays_under_64_mib() {
     let ciphertext = encrypt_with(&site, |w| {
         w.write_all(&header(tar::EntryType::Regular, "master/a.txt", 1))
             .unwrap();
-        w.write_all(&[b'a']).unwrap();
+        w.write_all(b"a").unwrap();
         w.write_all(&[0u8; 511]).unwrap();
         w.write_all(&header(
             tar::EntryType::Regular,
