@@ -1417,6 +1417,65 @@ impl<R: Read> Read for ProgressReader<'_, R> {
 mod tests {
     use super::*;
 
+    fn small_archive(dir: &Path, text: &[u8], id: &age::x25519::Identity) -> Vec<u8> {
+        let src = dir.join("master");
+        fs::create_dir_all(&src).unwrap();
+        fs::write(src.join("a.txt"), text).unwrap();
+        let settings = ArchiveSettings {
+            level: 3,
+            threads: 1,
+            manifest_mtime: 0,
+        };
+        let (_, out) = write_archive(
+            &[src],
+            &[id.to_public()],
+            settings,
+            Vec::new(),
+            &crate::progress::Silent,
+        )
+        .map_err(|_| "write")
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn the_ciphertext_digest_is_of_the_bytes_decrypted() {
+        let id = age::x25519::Identity::generate();
+        let dir = tempfile::tempdir().unwrap();
+        let real = small_archive(&dir.path().join("1"), b"real", &id);
+        let forged = small_archive(&dir.path().join("2"), b"forged", &id);
+        let real_sha = hex::encode(sums::digest_reader(&real[..]).unwrap().0);
+        for (bytes, expected) in [(&real, true), (&forged, false)] {
+            let (plain, digest) = open_hashed(
+                io::Cursor::new(bytes.clone()),
+                std::iter::once(&id as &dyn age::Identity),
+            )
+            .map_err(|_| "open")
+            .unwrap();
+            let report = check_archive(plain, &crate::progress::Silent).unwrap();
+            assert!(report.findings.is_empty(), "{:?}", report.findings);
+            assert_eq!(
+                digest.matches(&real_sha, real.len() as u64),
+                expected,
+                "a valid archive that is not the listed one must not count"
+            );
+        }
+    }
+
+    #[test]
+    fn oversized_pax_headers_and_long_names_end_the_read() {
+        for kind in [tar::EntryType::XHeader, tar::EntryType::GNULongName] {
+            let mut h = tar::Header::new_ustar();
+            h.set_entry_type(kind);
+            h.set_size(MAX_EXTENSION_RECORD + 1);
+            h.set_cksum();
+            let mut guard = TarGuard::new(io::Cursor::new(h.as_bytes().to_vec()));
+            let err = io::copy(&mut guard, &mut io::sink()).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        }
+        assert_eq!(pax_size(b"12 size=345\n\0\0\0"), Some(345));
+    }
+
     #[test]
     fn unsafe_entry_paths_are_recognised() {
         for bad in [
