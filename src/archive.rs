@@ -797,6 +797,60 @@ pub fn open<'a, R: io::BufRead + Send + 'static>(
     zstd::stream::read::Decoder::new(Prefetch::spawn(plain)).map_err(ReadError::Io)
 }
 
+/// The SHA-256 and size of an archive file as it was read for decrypting,
+/// known once the reading reached the file's end.
+#[derive(Debug, Clone, Default)]
+pub struct CiphertextDigest(std::sync::Arc<std::sync::Mutex<Option<(Sha256Digest, u64)>>>);
+
+impl CiphertextDigest {
+    /// The digest and size, if the file was read to its end.
+    pub fn get(&self) -> Option<(Sha256Digest, u64)> {
+        self.0.lock().ok().and_then(|d| *d)
+    }
+
+    /// Whether the bytes decrypted were exactly the file `SHA256SUMS` and
+    /// `snapshot.json` describe (`sha256` hex, `bytes` long).
+    pub fn matches(&self, sha256: &str, bytes: u64) -> bool {
+        self.get()
+            .is_some_and(|(d, len)| hex::encode(d) == sha256 && len == bytes)
+    }
+}
+
+/// Hashes a file as it is read and records the digest at its end.
+struct EndHashing<R> {
+    inner: HashingReader<R>,
+    slot: CiphertextDigest,
+}
+
+impl<R: Read> Read for EndHashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            if let Ok(mut slot) = self.slot.0.lock() {
+                *slot = Some(self.inner.digest_so_far());
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Opens an archive file for reading its tar in the same pass that hashes
+/// the ciphertext: what is decrypted is what is hashed, so a disk that serves
+/// other bytes on a second read cannot pass. The result counts only if
+/// [`CiphertextDigest::matches`] at the end.
+pub fn open_hashed<'a, R: Read + Send + 'static>(
+    input: R,
+    identities: impl Iterator<Item = &'a dyn age::Identity>,
+) -> Result<(impl Read + 'static, CiphertextDigest), ReadError> {
+    let slot = CiphertextDigest::default();
+    let reader = EndHashing {
+        inner: HashingReader::new(input),
+        slot: slot.clone(),
+    };
+    let plain = open(BufReader::with_capacity(CHUNK, reader), identities)?;
+    Ok((plain, slot))
+}
+
 /// Reads ahead on a thread of its own, so reading and decrypting overlap
 /// decompressing, parsing and hashing (the reverse of the writer's pipeline).
 /// At most `CHANNEL_DEPTH` chunks are in flight; dropping the reader stops the
@@ -859,6 +913,171 @@ impl Read for Prefetch {
     }
 }
 
+/// The most bytes of one PAX extended header or GNU long name/link record.
+pub const MAX_EXTENSION_RECORD: u64 = 64 * 1024;
+/// The most bytes one line of `MANIFEST.sha256` may take: a digest, two
+/// separators and a name of up to 4096 bytes, every byte escaped.
+const MAX_MANIFEST_LINE: usize = 64 + 3 + 2 * 4096 + 64;
+
+/// The most bytes of a manifest that follows `files` files: one line each.
+/// The manifest comes last, so a forged one can never be larger than the
+/// files actually read justify.
+fn manifest_cap(files: u64) -> usize {
+    usize::try_from(files.saturating_add(1))
+        .unwrap_or(usize::MAX)
+        .saturating_mul(MAX_MANIFEST_LINE)
+}
+
+/// Watches the tar stream block by block before the `tar` crate sees it, and
+/// fails the read when a PAX extended header (`x`, `g`) or GNU long name or
+/// link (`L`, `K`) is larger than [`MAX_EXTENSION_RECORD`]: the crate would
+/// read such a record into memory whole, however large its header says it is.
+/// Sparse entries (`S`, never written by kura) end the read too, since their
+/// extra header blocks cannot be followed. After the first all-zero header
+/// block (the end of the archive) bytes pass unexamined.
+struct TarGuard<R> {
+    inner: R,
+    header: [u8; 512],
+    filled: usize,
+    data_left: u64,
+    pax: Option<Vec<u8>>,
+    pending_size: Option<u64>,
+    ended: bool,
+}
+
+impl<R: Read> TarGuard<R> {
+    fn new(inner: R) -> Self {
+        TarGuard {
+            inner,
+            header: [0; 512],
+            filled: 0,
+            data_left: 0,
+            pax: None,
+            pending_size: None,
+            ended: false,
+        }
+    }
+
+    fn examine(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        while !bytes.is_empty() && !self.ended {
+            if self.data_left > 0 {
+                let take = bytes
+                    .len()
+                    .min(self.data_left.min(usize::MAX as u64) as usize);
+                if let Some(pax) = &mut self.pax {
+                    pax.extend_from_slice(&bytes[..take]);
+                }
+                self.data_left -= take as u64;
+                bytes = &bytes[take..];
+                if self.data_left == 0 {
+                    if let Some(pax) = self.pax.take() {
+                        self.pending_size = pax_size(&pax);
+                    }
+                }
+                continue;
+            }
+            let take = bytes.len().min(512 - self.filled);
+            self.header[self.filled..self.filled + take].copy_from_slice(&bytes[..take]);
+            self.filled += take;
+            bytes = &bytes[take..];
+            if self.filled < 512 {
+                continue;
+            }
+            self.filled = 0;
+            if self.header.iter().all(|b| *b == 0) {
+                self.ended = true;
+                continue;
+            }
+            let size =
+                header_size(&self.header[124..136]).ok_or_else(|| bad_tar("bad size field"))?;
+            let kind = self.header[156];
+            let size = match kind {
+                b'x' | b'g' | b'L' | b'K' => {
+                    if size > MAX_EXTENSION_RECORD {
+                        return Err(bad_tar(&format!(
+                            "a PAX header or long name of {size} bytes (more than {MAX_EXTENSION_RECORD}) / PAX ヘッダーまたは長い名前が大きすぎます"
+                        )));
+                    }
+                    if kind == b'x' {
+                        self.pax = Some(Vec::new());
+                    }
+                    size
+                }
+                b'S' => return Err(bad_tar("a sparse entry / スパースファイルは受け付けません")),
+                _ => self.pending_size.take().unwrap_or(size),
+            };
+            // Data is padded to whole blocks; the PAX buffer keeps only the record.
+            let padded = size.div_ceil(512).saturating_mul(512);
+            self.data_left = padded;
+            if let Some(pax) = &mut self.pax {
+                if padded == 0 {
+                    self.pax = None;
+                } else {
+                    pax.reserve(size as usize);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for TarGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.examine(&buf[..n])?;
+        Ok(n)
+    }
+}
+
+fn bad_tar(detail: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, detail.to_string())
+}
+
+/// A tar size field: octal, or base-256 when the high bit is set.
+fn header_size(field: &[u8]) -> Option<u64> {
+    if field[0] & 0x80 != 0 {
+        let mut v: u64 = 0;
+        for (i, b) in field.iter().enumerate() {
+            let b = if i == 0 { b & 0x7f } else { *b };
+            v = v.checked_mul(256)?.checked_add(u64::from(b))?;
+        }
+        return Some(v);
+    }
+    let text = std::str::from_utf8(field).ok()?;
+    let text = text.trim_matches(|c| c == '\0' || c == ' ');
+    if text.is_empty() {
+        return Some(0);
+    }
+    u64::from_str_radix(text, 8).ok()
+}
+
+/// The `size` record of PAX extended header data, if any.
+fn pax_size(mut data: &[u8]) -> Option<u64> {
+    let mut size = None;
+    while !data.is_empty() {
+        // What follows the last record is block padding.
+        let Some(space) = data.iter().position(|b| *b == b' ') else {
+            return size;
+        };
+        let Some(len) = std::str::from_utf8(&data[..space])
+            .ok()
+            .and_then(|t| t.parse::<usize>().ok())
+        else {
+            return size;
+        };
+        if len <= space || len > data.len() {
+            return size;
+        }
+        let record = &data[space + 1..len];
+        let record = record.strip_suffix(b"\n").unwrap_or(record);
+        if let Some(v) = record.strip_prefix(b"size=") {
+            size = std::str::from_utf8(v).ok().and_then(|v| v.parse().ok());
+        }
+        data = &data[len..];
+    }
+    size
+}
+
 /// Whether an entry path is a safe relative path: no root, no drive, no `..`,
 /// no empty or `.` parts.
 pub fn is_safe_entry_path(name: &[u8]) -> bool {
@@ -915,12 +1134,13 @@ pub fn read_archive(
     let mut report = ArchiveReport::default();
     let mut manifest: Option<Vec<sums::SumEntry>> = None;
     let mut findings = Vec::new();
+    let seen = std::cell::Cell::new(0u64);
     let rest = read_entries(
         plain,
         progress,
         sink,
         stop_at_unsafe,
-        &|name| (name == MANIFEST_NAME.as_bytes()).then_some(usize::MAX),
+        &|name| (name == MANIFEST_NAME.as_bytes()).then(|| manifest_cap(seen.get())),
         &mut findings,
         &mut |entry, findings| {
             let ReadEntry::File {
@@ -949,6 +1169,7 @@ pub fn read_archive(
                 return;
             }
             report.files += 1;
+            seen.set(report.files);
             report.bytes += bytes;
             if report.digests.insert(name, digest).is_some() {
                 findings.push(finding("file stored twice"));
@@ -1001,7 +1222,7 @@ pub fn read_entries<R: Read>(
     findings: &mut Vec<Finding>,
     on_entry: &mut dyn FnMut(ReadEntry, &mut Vec<Finding>),
 ) -> io::Result<Option<R>> {
-    let mut archive = tar::Archive::new(plain);
+    let mut archive = tar::Archive::new(TarGuard::new(plain));
     for entry in archive.entries()? {
         crate::interrupt::check_io()?;
         let mut entry = entry?;
@@ -1083,7 +1304,7 @@ pub fn read_entries<R: Read>(
             findings,
         );
     }
-    Ok(Some(archive.into_inner()))
+    Ok(Some(archive.into_inner().inner))
 }
 
 /// Passes reads through, keeping a copy when asked (for the manifest, which
@@ -1195,6 +1416,65 @@ impl<R: Read> Read for ProgressReader<'_, R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn small_archive(dir: &Path, text: &[u8], id: &age::x25519::Identity) -> Vec<u8> {
+        let src = dir.join("master");
+        fs::create_dir_all(&src).unwrap();
+        fs::write(src.join("a.txt"), text).unwrap();
+        let settings = ArchiveSettings {
+            level: 3,
+            threads: 1,
+            manifest_mtime: 0,
+        };
+        let (_, out) = write_archive(
+            &[src],
+            &[id.to_public()],
+            settings,
+            Vec::new(),
+            &crate::progress::Silent,
+        )
+        .map_err(|_| "write")
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn the_ciphertext_digest_is_of_the_bytes_decrypted() {
+        let id = age::x25519::Identity::generate();
+        let dir = tempfile::tempdir().unwrap();
+        let real = small_archive(&dir.path().join("1"), b"real", &id);
+        let forged = small_archive(&dir.path().join("2"), b"forged", &id);
+        let real_sha = hex::encode(sums::digest_reader(&real[..]).unwrap().0);
+        for (bytes, expected) in [(&real, true), (&forged, false)] {
+            let (plain, digest) = open_hashed(
+                io::Cursor::new(bytes.clone()),
+                std::iter::once(&id as &dyn age::Identity),
+            )
+            .map_err(|_| "open")
+            .unwrap();
+            let report = check_archive(plain, &crate::progress::Silent).unwrap();
+            assert!(report.findings.is_empty(), "{:?}", report.findings);
+            assert_eq!(
+                digest.matches(&real_sha, real.len() as u64),
+                expected,
+                "a valid archive that is not the listed one must not count"
+            );
+        }
+    }
+
+    #[test]
+    fn oversized_pax_headers_and_long_names_end_the_read() {
+        for kind in [tar::EntryType::XHeader, tar::EntryType::GNULongName] {
+            let mut h = tar::Header::new_ustar();
+            h.set_entry_type(kind);
+            h.set_size(MAX_EXTENSION_RECORD + 1);
+            h.set_cksum();
+            let mut guard = TarGuard::new(io::Cursor::new(h.as_bytes().to_vec()));
+            let err = io::copy(&mut guard, &mut io::sink()).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        }
+        assert_eq!(pax_size(b"12 size=345\n\0\0\0"), Some(345));
+    }
 
     #[test]
     fn unsafe_entry_paths_are_recognised() {

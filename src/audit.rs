@@ -984,7 +984,13 @@ pub fn recorded_checkpoints(
             .collect();
         files.sort();
         for file in files {
-            let text = match fs::read_to_string(&file) {
+            // Checkpoints may sit on a disk that travels: bounded, no links.
+            let read =
+                crate::bounded::read_capped(&file, crate::bounded::METADATA_CAP).and_then(|b| {
+                    String::from_utf8(b)
+                        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+                });
+            let text = match read {
                 Ok(t) => t,
                 Err(e) => {
                     problems.push(format!("{}: {e}", file.display()));

@@ -1075,17 +1075,8 @@ fn publish(files: Vec<(tempfile::NamedTempFile, PathBuf)>, dir: &Path) -> Result
 }
 
 fn read_limited(path: &Path, limit: usize) -> io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    File::open(path)?
-        .take(limit as u64 + 1)
-        .read_to_end(&mut bytes)?;
-    if bytes.len() > limit {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "larger than expected",
-        ));
-    }
-    Ok(bytes)
+    // Never through a link, never blocking, regular files only.
+    crate::bounded::read_capped(path, limit as u64)
 }
 
 // ---------------------------------------------------------------------------
@@ -1190,7 +1181,8 @@ pub fn check_package(
     manifest: &HandoverManifest,
     progress: &dyn Progress,
 ) -> Result<()> {
-    let file = File::open(package).map_err(|e| Error::io(Action::Read, package, e))?;
+    let file = crate::bounded::open_regular(package)
+        .map_err(|e| crate::bounded::finding_or_io(package, e))?;
     progress.start("sha256", manifest.package.bytes);
     let digest = sums::digest_reader(ProgressRead {
         inner: BufReader::with_capacity(1 << 20, file),
@@ -1365,8 +1357,10 @@ fn read_bag(
             .and_then(|r| r.strip_prefix(b"/"))
             .map(<[u8]>::to_vec)
     };
-    let file = File::open(package).map_err(|e| Error::io(Action::Read, package, e))?;
-    let plain = match archive::open(BufReader::with_capacity(1 << 20, file), identities.as_dyn()) {
+    let file = crate::bounded::open_regular(package)
+        .map_err(|e| crate::bounded::finding_or_io(package, e))?;
+    // Hashed in the pass that decrypts: what is read is what was checked.
+    let (plain, ciphertext) = match archive::open_hashed(file, identities.as_dyn()) {
         Ok(p) => p,
         Err(archive::ReadError::WrongKey) => {
             return Err(Error::WrongKey {
@@ -1420,6 +1414,12 @@ fn read_bag(
                 detail: format!("damaged (decryption, decompression or tar): {e}"),
             })
         }
+    }
+    if !ciphertext.matches(&manifest.package.sha256, manifest.package.bytes) {
+        findings.push(archive::Finding {
+            entry: None,
+            detail: "the bytes decrypted are not the package its manifest describes (the file changed between reads, or the disk served other bytes) / 復号したデータがマニフェストの記載と一致しません".into(),
+        });
     }
     findings.append(&mut observed.findings);
     observed.findings = findings;

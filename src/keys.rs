@@ -465,7 +465,8 @@ impl SigningKey {
 
 /// Verifies a `.minisig` over `data` with a public key; `Ok(trusted comment)`.
 pub fn verify_signature(public: &minisign::PublicKey, data: &Path, sig: &Path) -> Result<String> {
-    let file = File::open(data).map_err(|e| Error::io(Action::Read, data, e))?;
+    let file =
+        crate::bounded::open_regular(data).map_err(|e| crate::bounded::finding_or_io(data, e))?;
     verify_signature_of(public, io::BufReader::new(file), sig)
 }
 
@@ -480,12 +481,9 @@ pub fn verify_signature_of(
         path: sig.to_path_buf(),
         detail,
     };
-    let mut sig_text = String::new();
-    File::open(sig)
-        .map_err(|e| Error::io(Action::Read, sig, e))?
-        .take(MAX_KEY_FILE)
-        .read_to_string(&mut sig_text)
-        .map_err(|_| bad("not a minisign signature".into()))?;
+    let sig_bytes = crate::bounded::read_metadata_file(sig, crate::bounded::METADATA_CAP)?;
+    let sig_text =
+        String::from_utf8(sig_bytes).map_err(|_| bad("not a minisign signature".into()))?;
     let signature = minisign::SignatureBox::from_string(&sig_text)
         .map_err(|_| bad("not a minisign signature".into()))?;
     minisign::verify(public, &signature, data, true, false, false)

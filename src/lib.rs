@@ -34,6 +34,7 @@
 pub mod archive;
 pub mod audit;
 pub mod backup;
+pub mod bounded;
 pub mod certificate;
 pub mod check;
 pub mod clock;

@@ -74,9 +74,15 @@ pub fn register(
 /// Reads a destination's marker; `Ok(None)` if there is none.
 pub fn read_marker(dir: &Path) -> Result<Option<VolumeMarker>> {
     let path = dir.join(VOLUME_MARKER);
-    let bytes = match fs::read(&path) {
+    let bytes = match crate::bounded::read_capped(&path, crate::bounded::METADATA_CAP) {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+            return Err(Error::BadVolumeMarker {
+                path,
+                detail: e.to_string(),
+            })
+        }
         Err(e) => return Err(Error::io(Action::Read, &path, e)),
     };
     let marker: VolumeMarker =

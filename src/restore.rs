@@ -12,7 +12,7 @@
 //! - mtimes (and Unix permission bits) are restored.
 
 use std::collections::HashSet;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -186,11 +186,9 @@ fn restore_archive(
     let path = req.snapshot_dir.join(&a.file);
     let root = req.to.join(&a.name);
     fs::create_dir(&root).map_err(|e| Error::io(Action::Create, &root, e))?;
-    let file = File::open(&path).map_err(|e| Error::io(Action::Read, &path, e))?;
-    let plain = match archive::open(
-        io::BufReader::with_capacity(1 << 20, file),
-        req.identities.as_dyn(),
-    ) {
+    let file =
+        crate::bounded::open_regular(&path).map_err(|e| crate::bounded::finding_or_io(&path, e))?;
+    let (plain, ciphertext) = match archive::open_hashed(file, req.identities.as_dyn()) {
         Ok(p) => p,
         Err(ReadError::WrongKey) => return Err(Error::WrongKey { path }),
         Err(ReadError::NotAnArchive(e)) => {
@@ -230,6 +228,14 @@ fn restore_archive(
                 "holds {} files, snapshot.json says {}",
                 report.files, a.files
             ),
+        });
+    }
+    // What was decrypted counts only if it was the file SHA256SUMS lists;
+    // otherwise the caller removes everything written.
+    if !ciphertext.matches(&a.ciphertext_sha256, a.ciphertext_bytes) {
+        return Err(Error::Integrity {
+            path,
+            detail: verify::CHANGED_WHILE_READ.to_string(),
         });
     }
     dir_times.append(&mut sink.dir_times);

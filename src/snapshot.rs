@@ -163,10 +163,15 @@ pub struct Listed {
     pub signed: bool,
 }
 
-/// Reads `snapshot.json` of a snapshot directory.
+/// Reads `snapshot.json` of a snapshot directory (a regular file of at most
+/// [`crate::bounded::METADATA_CAP`] bytes) and validates every name in it
+/// before anything uses one: the id is the directory's name and a snapshot
+/// id, each archive name is a source name (`[a-z0-9][a-z0-9-]*`) given once,
+/// and each file is exactly `<name>.tar.zst.age`. Anything else is an
+/// integrity finding.
 pub fn read_meta(dir: &Path) -> Result<SnapshotMeta> {
     let path = dir.join(SNAPSHOT_JSON);
-    let bytes = fs::read(&path).map_err(|e| Error::io(Action::Read, &path, e))?;
+    let bytes = crate::bounded::read_metadata_file(&path, crate::bounded::METADATA_CAP)?;
     let meta: SnapshotMeta = serde_json::from_slice(&bytes).map_err(|e| Error::Integrity {
         path: path.clone(),
         detail: format!("not a valid snapshot.json: {e}"),
@@ -177,7 +182,51 @@ pub fn read_meta(dir: &Path) -> Result<SnapshotMeta> {
             detail: format!("unknown format {:?}", meta.format),
         });
     }
+    if let Some(detail) = unsafe_name(&meta, dir) {
+        return Err(Error::Integrity { path, detail });
+    }
     Ok(meta)
+}
+
+/// The first name in `snapshot.json` that is not of its documented form.
+fn unsafe_name(meta: &SnapshotMeta, dir: &Path) -> Option<String> {
+    let dir_name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    if !is_snapshot_id(&meta.id) {
+        return Some(format!(
+            "id {:?} is not a snapshot id (YYYYMMDDTHHMMSSZ) / id がスナップショット ID の形式ではありません",
+            meta.id
+        ));
+    }
+    if meta.id != dir_name {
+        return Some(format!(
+            "snapshot.json names id {}, directory is {dir_name} / snapshot.json の id がフォルダー名と異なります",
+            meta.id
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for a in &meta.archives {
+        if !crate::policy::is_valid_name(&a.name) {
+            return Some(format!(
+                "archive name {:?} is not of the form [a-z0-9][a-z0-9-]* / アーカイブ名が規定の形式ではありません",
+                a.name
+            ));
+        }
+        if a.file != archive_file_name(&a.name) {
+            return Some(format!(
+                "archive {} names file {:?}, not {} / アーカイブのファイル名が規定と異なります",
+                a.name,
+                a.file,
+                archive_file_name(&a.name)
+            ));
+        }
+        if !seen.insert(a.name.as_str()) {
+            return Some(format!(
+                "archive {} is named twice / アーカイブ {} が二度記載されています",
+                a.name, a.name
+            ));
+        }
+    }
+    None
 }
 
 /// The snapshots of a destination directory, oldest first. A destination with

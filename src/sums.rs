@@ -218,6 +218,11 @@ impl<R: Read> HashingReader<R> {
     pub fn finish(self) -> (Sha256Digest, u64) {
         (self.hasher.finalize().into(), self.bytes)
     }
+
+    /// The digest and byte count of what was read so far.
+    pub fn digest_so_far(&self) -> (Sha256Digest, u64) {
+        (self.hasher.clone().finalize().into(), self.bytes)
+    }
 }
 
 impl<R: Read> Read for HashingReader<R> {

@@ -95,12 +95,13 @@ pub fn check_snapshot(dir: &Path, opts: &CheckOptions) -> Result<SnapshotVerdict
 
     // SHA256SUMS against the files.
     let sums_path = dir.join(snapshot::SUMS);
-    let listed: BTreeMap<String, [u8; 32]> = match File::open(&sums_path) {
+    let sums_bytes = crate::bounded::read_capped(&sums_path, crate::bounded::SUMS_CAP);
+    let listed: BTreeMap<String, [u8; 32]> = match sums_bytes {
         Err(e) => {
             v.findings.push(format!("{}: {e}", snapshot::SUMS));
             BTreeMap::new()
         }
-        Ok(f) => match sums::parse(BufReader::new(f)) {
+        Ok(bytes) => match sums::parse(&bytes[..]) {
             Err(e) => {
                 v.findings.push(format!("{}: {e}", snapshot::SUMS));
                 BTreeMap::new()
@@ -119,7 +120,9 @@ pub fn check_snapshot(dir: &Path, opts: &CheckOptions) -> Result<SnapshotVerdict
             continue;
         }
         let path = dir.join(name);
-        match File::open(&path).and_then(|f| sums::digest_reader(BufReader::new(f))) {
+        let digest = crate::bounded::open_regular(&path)
+            .and_then(|f| sums::digest_reader(BufReader::new(f)));
+        match digest {
             Err(e) => v.findings.push(format!("{name}: {e}")),
             Ok((got, len)) => {
                 sizes.insert(name.clone(), len);
@@ -170,12 +173,18 @@ pub fn check_snapshot(dir: &Path, opts: &CheckOptions) -> Result<SnapshotVerdict
         }
     }
 
-    // The full level.
-    if let (Some(ids), Some(meta)) = (identities, &meta) {
+    // The full level, only on a snapshot that passed the key-less one:
+    // nothing a disk forged is decrypted or decompressed.
+    if identities.is_some() && !v.findings.is_empty() {
+        v.findings.push(
+            "not decrypted: the check without a key failed / 鍵なしの検証に失敗したため復号していません"
+                .to_string(),
+        );
+    } else if let (Some(ids), Some(meta)) = (identities, &meta) {
         for a in &meta.archives {
             crate::interrupt::check()?;
             let path = dir.join(&a.file);
-            let file = match File::open(&path) {
+            let file = match crate::bounded::open_regular(&path) {
                 Ok(f) => f,
                 Err(e) => {
                     v.archives.push(ArchiveVerdict {
@@ -189,7 +198,7 @@ pub fn check_snapshot(dir: &Path, opts: &CheckOptions) -> Result<SnapshotVerdict
                 }
             };
             progress.start(&a.name, a.plaintext_bytes);
-            let verdict = read_archive(&path, file, ids, (a.files, a.plaintext_bytes), progress);
+            let verdict = read_archive(&path, file, ids, a, progress);
             progress.finish();
             let (mut verdict, digests) = verdict?;
             verdict.name = a.name.clone();
@@ -207,15 +216,19 @@ pub fn check_snapshot(dir: &Path, opts: &CheckOptions) -> Result<SnapshotVerdict
     Ok(v)
 }
 
+/// The bytes decrypted were not the file the key-less level checked.
+pub(crate) const CHANGED_WHILE_READ: &str = "the bytes decrypted do not match SHA256SUMS (the file changed between reads, or the disk served other bytes) / 復号したデータが SHA256SUMS と一致しません（読み取りの間に変わったか、ディスクが別のデータを返しました）";
+
 type Digests = BTreeMap<Vec<u8>, [u8; 32]>;
 
 fn read_archive(
     path: &Path,
     file: File,
     ids: &Identities,
-    (expected_files, expected_bytes): (u64, u64),
+    a: &snapshot::ArchiveMeta,
     progress: &dyn Progress,
 ) -> Result<(ArchiveVerdict, Digests)> {
+    let (expected_files, expected_bytes) = (a.files, a.plaintext_bytes);
     let mut verdict = ArchiveVerdict {
         name: String::new(),
         files: 0,
@@ -224,7 +237,7 @@ fn read_archive(
         changes: None,
     };
     let mut digests = Digests::new();
-    let plain = match archive::open(BufReader::with_capacity(1 << 20, file), ids.as_dyn()) {
+    let (plain, ciphertext) = match archive::open_hashed(file, ids.as_dyn()) {
         Ok(p) => p,
         Err(archive::ReadError::WrongKey) => {
             return Err(Error::WrongKey {
@@ -265,6 +278,9 @@ fn read_archive(
                 ));
             }
             digests = report.digests;
+            if !ciphertext.matches(&a.ciphertext_sha256, a.ciphertext_bytes) {
+                verdict.findings.push(CHANGED_WHILE_READ.to_string());
+            }
         }
         Err(e) => verdict
             .findings

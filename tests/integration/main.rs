@@ -9,6 +9,7 @@ mod changing;
 mod check;
 mod contract_year;
 mod demo;
+mod disks;
 mod erase;
 mod erase_truth;
 mod faults;
