@@ -47,6 +47,7 @@ pub mod interrupt;
 pub mod inventory;
 pub mod keys;
 pub mod media;
+pub mod entry_names;
 pub mod names;
 pub mod policy;
 pub mod progress;
