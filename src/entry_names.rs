@@ -53,9 +53,30 @@ mod tests {
     #[test]
     fn reserved_and_invalid_windows_names_are_recognised() {
         for bad in [
-            "CON", "con", "Con.txt", "aux.txt", "NUL", "nul.tar.gz", "COM1", "com9.log", "LPT1",
-            "lpt9.x", "PRN", "a.", "a ", "a:b", "C:", "a\\b", "a\u{1}b", "a<b", "a>b", "a\"b",
-            "a|b", "a?b", "a*b", "CON .txt",
+            "CON",
+            "con",
+            "Con.txt",
+            "aux.txt",
+            "NUL",
+            "nul.tar.gz",
+            "COM1",
+            "com9.log",
+            "LPT1",
+            "lpt9.x",
+            "PRN",
+            "a.",
+            "a ",
+            "a:b",
+            "C:",
+            "a\\b",
+            "a\u{1}b",
+            "a<b",
+            "a>b",
+            "a\"b",
+            "a|b",
+            "a?b",
+            "a*b",
+            "CON .txt",
         ] {
             assert!(windows_name_problem(bad).is_some(), "{bad:?}");
         }

@@ -297,8 +297,19 @@ pub(crate) fn set_dir_times(
 ) -> Result<()> {
     for (dir, mtime) in dir_times.iter().rev() {
         let path = shown.join(dir);
-        let handle = open_nofollow(root, dir).map_err(|e| Error::io(Action::Write, &path, e))?;
-        let file = handle.into_std_file();
+        let parent = dir.parent().unwrap_or(Path::new(""));
+        let leaf = dir.file_name().unwrap_or_default();
+        // cap-std's directory handles cannot take times (O_PATH on Linux):
+        // open the checked directory for reading through its parent.
+        let file = open_nofollow(root, parent)
+            .and_then(|p| {
+                if !p.symlink_metadata(leaf)?.is_dir() {
+                    return Err(io::Error::other("not a directory"));
+                }
+                p.open_with(leaf, cap_std::fs::OpenOptions::new().read(true))
+            })
+            .map_err(|e| Error::io(Action::Write, &path, e))?
+            .into_std();
         file.set_modified(mtime.to_system_time())
             .map_err(|e| Error::io(Action::Write, &path, e))?;
     }
@@ -323,8 +334,8 @@ fn restore_archive(
         .dir
         .create_dir_with(&a.name, &builder)
         .map_err(|e| Error::io(Action::Create, &root, e))?;
-    let root_dir =
-        open_nofollow(&target.dir, Path::new(&a.name)).map_err(|e| Error::io(Action::Create, &root, e))?;
+    let root_dir = open_nofollow(&target.dir, Path::new(&a.name))
+        .map_err(|e| Error::io(Action::Create, &root, e))?;
     let file = File::open(&path).map_err(|e| Error::io(Action::Read, &path, e))?;
     let plain = match archive::open(
         io::BufReader::with_capacity(1 << 20, file),
@@ -432,8 +443,7 @@ impl RestoreSink {
         if !self.folded.insert(key) {
             return Err(self.fail(Error::Integrity {
                 path: self.shown.join(text.trim_end_matches('/')),
-                detail: "two entries become the same name after Unicode NFC or case folding"
-                    .into(),
+                detail: "two entries become the same name after Unicode NFC or case folding".into(),
             }));
         }
         Ok(())

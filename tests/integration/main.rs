@@ -26,3 +26,4 @@ mod rehearsal;
 mod restore;
 mod util;
 mod verify;
+mod write_side;
