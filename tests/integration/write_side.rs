@@ -36,8 +36,14 @@ fn a_directory_swapped_for_a_link_during_restore_never_lets_a_file_land_outside(
         fs::write(many.join(format!("f{i:04}.txt")), format!("個人情報 {i}\n")).unwrap();
     }
     site.backup().assert().success();
+    // The victim mirrors the tree below the swapped directory, so a write
+    // through the link has somewhere to land.
     let victim = site.root.join("victim");
-    fs::create_dir_all(&victim).unwrap();
+    fs::create_dir_all(victim.join("多数")).unwrap();
+    fs::create_dir_all(
+        victim.join("さらに長いディレクトリ名その二/もっと長いディレクトリ名その三"),
+    )
+    .unwrap();
     let mut outcomes = Vec::new();
     let mut swaps_total = 0;
     for round in 0..8 {
@@ -79,7 +85,9 @@ fn a_directory_swapped_for_a_link_during_restore_never_lets_a_file_land_outside(
         let landed: Vec<_> = walkdir::WalkDir::new(&victim)
             .min_depth(1)
             .into_iter()
-            .map(|e| e.unwrap().path().to_path_buf())
+            .map(|e| e.unwrap())
+            .filter(|e| !e.file_type().is_dir())
+            .map(|e| e.path().to_path_buf())
             .collect();
         assert!(
             landed.is_empty(),
