@@ -530,6 +530,15 @@ pub fn archive_name(path: &Path) -> io::Result<Vec<u8>> {
                 ),
             ));
         }
+        if let Some(problem) = crate::entry_names::windows_name_problem(part) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "file name holds {problem}, which Windows cannot hold or reads as something else; rename the file: {}",
+                    path.display()
+                ),
+            ));
+        }
         if i > 0 {
             out.push(b'/');
         }
@@ -1079,7 +1088,9 @@ fn pax_size(mut data: &[u8]) -> Option<u64> {
 }
 
 /// Whether an entry path is a safe relative path: no root, no drive, no `..`,
-/// no empty or `.` parts.
+/// no empty or `.` parts, and no part that Windows cannot hold or reads as
+/// something else ([`crate::entry_names::windows_name_problem`]), on every
+/// platform.
 pub fn is_safe_entry_path(name: &[u8]) -> bool {
     if name.is_empty() || name.starts_with(b"/") || name.contains(&0) {
         return false;
@@ -1089,7 +1100,7 @@ pub fn is_safe_entry_path(name: &[u8]) -> bool {
         !part.is_empty()
             && part != b"."
             && part != b".."
-            && !(cfg!(windows) && (part.contains(&b'\\') || part.contains(&b':')))
+            && crate::entry_names::windows_name_problem(&String::from_utf8_lossy(part)).is_none()
     })
 }
 

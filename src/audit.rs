@@ -468,6 +468,7 @@ impl AuditLog {
             fs::create_dir_all(dir).map_err(|e| Error::io(Action::Create, dir, e))?;
         }
         refuse_damaged_file(path)?;
+        create_private(path)?;
         let conn = Connection::open(path).map_err(|e| db_error(path, e))?;
         Self::prepare(conn, path, clock, true)
     }
@@ -920,7 +921,25 @@ impl crate::backup::AuditSeal for Sealer<'_> {
     }
 }
 
-/// Writes a checkpoint file (plain text, to be signed beside it).
+/// Creates an absent database file empty and 0600 (Unix) before SQLite opens
+/// it, so the records and SQLite's `-journal` (which takes the database's
+/// mode) are never readable by others. An existing file is left as it is.
+fn create_private(path: &Path) -> Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::io(Action::Create, path, e)),
+    }
+}
+
+/// Writes a checkpoint file (plain text, to be signed beside it), 0600.
 pub fn write_checkpoint_file(path: &Path, site: &str, event: &Event) -> Result<()> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(|e| Error::io(Action::Create, dir, e))?;
@@ -929,7 +948,16 @@ pub fn write_checkpoint_file(path: &Path, site: &str, event: &Event) -> Result<(
         "{FORMAT} checkpoint\nsite: {site}\nseq: {}\nhash: {}\ntime: {}\ncheckpoint: {}:{}\n",
         event.seq, event.hash, event.time, event.seq, event.hash
     );
-    let mut f = fs::File::create(path).map_err(|e| Error::io(Action::Create, path, e))?;
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options
+        .open(path)
+        .map_err(|e| Error::io(Action::Create, path, e))?;
     f.write_all(text.as_bytes())
         .and_then(|()| f.sync_all())
         .map_err(|e| Error::io(Action::Write, path, e))

@@ -1005,7 +1005,16 @@ fn unlistable(name: &[u8]) -> Option<&'static str> {
             "a file name holding a line break cannot go into a handover package (kura's tar reader and Windows cannot carry it); rename the file",
         );
     }
-    let last = std::str::from_utf8(name).ok()?.chars().next_back()?;
+    let text = std::str::from_utf8(name).ok()?;
+    if text
+        .split('/')
+        .any(|p| crate::entry_names::windows_name_problem(p).is_some())
+    {
+        return Some(
+            "a file name that Windows cannot hold or reads as something else (CON, NUL, AUX, COM1, a trailing dot or space, `:`, `\\`, < > \" | ? * or a control character) cannot go into a handover package; rename the file",
+        );
+    }
+    let last = text.chars().next_back()?;
     (last.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&last)).then_some(
         "a file name ending in whitespace cannot be listed in a BagIt manifest that other tools read back (bagit.py strips it, Windows drops it); rename the file",
     )
@@ -1849,22 +1858,27 @@ pub fn receive(req: &ReceiveRequest) -> Result<ReceiveOutcome> {
     let (manifest, signature) = check_manifest(req.package, req.sender_key)
         .and_then(|(m, s)| check_package(req.package, &m, req.progress).map(|()| (m, s)))
         .map_err(crate::interrupt::or_interrupted)?;
-    let created = restore::prepare_target(req.into)?;
-    let result = extract_and_receipt(req, &manifest, &signature);
+    let target = restore::prepare_target(req.into)?;
+    let result = extract_and_receipt(req, &target, &manifest, &signature);
     if result.is_err() {
         // Interrupted too: nothing half-extracted is left.
-        restore::remove_written(req.into, created);
+        restore::remove_written(&target);
     }
     result.map_err(crate::interrupt::or_interrupted)
 }
 
 fn extract_and_receipt(
     req: &ReceiveRequest,
+    target: &restore::Target,
     manifest: &HandoverManifest,
     signature: &SignatureCheck,
 ) -> Result<ReceiveOutcome> {
     let id = &manifest.external_identifier;
-    let mut sink = RestoreSink::new(req.into);
+    let root = target
+        .dir
+        .try_clone()
+        .map_err(|e| Error::io(Action::Read, req.into, e))?;
+    let mut sink = RestoreSink::new(root, req.into, false);
     let observed = match read_bag(
         req.package,
         manifest,
@@ -1880,7 +1894,7 @@ fn extract_and_receipt(
     if let Some(first) = findings.first() {
         return Err(integrity(req.package, first, findings.len()));
     }
-    restore::set_dir_times(&sink.dir_times)?;
+    restore::set_dir_times(&target.dir, req.into, &sink.dir_times)?;
 
     // Once more, as it now lies on disk.
     let bag_dir = req.into.join(id);

@@ -39,6 +39,7 @@ pub mod certificate;
 pub mod check;
 pub mod clock;
 pub mod demo;
+pub mod entry_names;
 pub mod erasure;
 pub mod error;
 pub mod handover;

@@ -157,6 +157,11 @@ pub fn space(path: &Path) -> Result<(u64, u64)> {
 
 /// Writes a small file by temporary name, fsync and rename, then syncs the directory.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
+    write_with_mode(path, contents, 0o644)
+}
+
+/// [`write_atomically`], published with Unix `mode`.
+fn write_with_mode(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -174,8 +179,10 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
         use std::os::unix::fs::PermissionsExt;
         let _ = tmp
             .as_file()
-            .set_permissions(fs::Permissions::from_mode(0o644));
+            .set_permissions(fs::Permissions::from_mode(mode));
     }
+    #[cfg(not(unix))]
+    let _ = mode;
     tmp.persist(path)
         .map_err(|e| Error::io(Action::Rename, path, e.error))?;
     sync_dir(dir)
@@ -191,7 +198,8 @@ pub fn write_document(path: &Path, contents: &[u8]) -> Result<()> {
             });
         }
     }
-    write_atomically(path, contents)
+    // Certificates and reports name people and data: private (0600).
+    write_with_mode(path, contents, 0o600)
 }
 
 /// Flushes a directory's entries (a rename is durable only after this). A no-op

@@ -5,14 +5,19 @@
 //! - only regular files and directories with safe relative names are written
 //!   (no absolute paths, no `..`, no links, no devices): the first unsafe entry
 //!   stops the restore ([`crate::archive::read_archive`] with `stop_at_unsafe`);
-//! - files are created with `create_new` and every directory on the way is
-//!   checked to be a real directory, so nothing is ever written through a link;
+//! - `--to` is opened once (created 0700, or refused when another user owns
+//!   it or can write to it) and everything is created, written and removed
+//!   through that handle with cap-std: every directory on the way is created
+//!   and opened relative to its parent's handle, never through a link, and
+//!   files are created with `create_new`;
 //! - every file is hashed as it is written and checked against the archive's
 //!   manifest; if anything is wrong, everything written is removed again;
-//! - mtimes (and Unix permission bits) are restored.
+//! - mtimes are restored; files are 0600 and directories 0700 unless
+//!   `keep_modes` asks for the recorded Unix permission bits;
+//! - two entries that become one name after NFC or case folding are a finding.
 
-use std::collections::HashSet;
-use std::fs::{self, OpenOptions};
+use std::collections::{HashMap, HashSet};
+use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -37,6 +42,8 @@ pub struct RestoreRequest<'a> {
     pub identities: &'a Identities,
     /// The policy's signing key, if it signs.
     pub public_key: Option<&'a minisign::PublicKey>,
+    /// Give files and directories their recorded modes (else 0600 / 0700).
+    pub keep_modes: bool,
     /// Progress.
     pub progress: &'a dyn Progress,
 }
@@ -101,14 +108,14 @@ pub fn restore(req: &RestoreRequest) -> Result<RestoreOutcome> {
             .collect::<Result<_>>()?
     };
 
-    let created = prepare_target(req.to)?;
+    let target = prepare_target(req.to)?;
     let result = (|| -> Result<Vec<RestoredArchive>> {
         let mut done = Vec::new();
         let mut dir_times = Vec::new();
         for a in &chosen {
-            done.push(restore_archive(req, a, &mut dir_times)?);
+            done.push(restore_archive(req, &target, a, &mut dir_times)?);
         }
-        set_dir_times(&dir_times)?;
+        set_dir_times(&target.dir, req.to, &dir_times)?;
         Ok(done)
     })();
     match result {
@@ -119,73 +126,216 @@ pub fn restore(req: &RestoreRequest) -> Result<RestoreOutcome> {
         }),
         Err(e) => {
             // Interrupted too: no plaintext is left behind.
-            remove_written(req.to, created);
+            remove_written(&target);
             Err(crate::interrupt::or_interrupted(e))
         }
     }
 }
 
+/// The target directory of a restore or a receive, opened once: everything is
+/// created, written and removed through this handle, never by path again.
+pub(crate) struct Target {
+    /// The open `--to`.
+    pub(crate) dir: cap_std::fs::Dir,
+    /// Whether kura created it.
+    pub(crate) created: bool,
+    /// Its path, for messages and for removing it when kura created it.
+    pub(crate) path: PathBuf,
+}
+
+/// Creates the target (0700 on Unix) or checks it is an empty directory that
+/// no other user owns or can write to, and opens it once.
+pub(crate) fn prepare_target(to: &Path) -> Result<Target> {
+    let created = match fs::symlink_metadata(to) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if let Some(parent) = to.parent().filter(|p| !p.as_os_str().is_empty()) {
+                fs::create_dir_all(parent).map_err(|e| Error::io(Action::Create, parent, e))?;
+            }
+            let mut builder = fs::DirBuilder::new();
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt;
+                builder.mode(0o700);
+            }
+            builder
+                .create(to)
+                .map_err(|e| Error::io(Action::Create, to, e))?;
+            true
+        }
+        Err(e) => return Err(Error::io(Action::Read, to, e)),
+        Ok(m) if !m.is_dir() => {
+            return Err(Error::TargetNotEmpty {
+                path: to.to_path_buf(),
+            })
+        }
+        Ok(_) => false,
+    };
+    let dir = cap_std::fs::Dir::open_ambient_dir(to, cap_std::ambient_authority())
+        .map_err(|e| Error::io(Action::Read, to, e))?;
+    let target = Target {
+        dir,
+        created,
+        path: to.to_path_buf(),
+    };
+    if !created {
+        // Checked on the open handle, not the path.
+        let meta = target
+            .dir
+            .dir_metadata()
+            .map_err(|e| Error::io(Action::Read, to, e))?;
+        check_target_owner(to, &meta)?;
+        let mut entries = target
+            .dir
+            .entries()
+            .map_err(|e| Error::io(Action::List, to, e))?;
+        if entries.next().is_some() {
+            return Err(Error::TargetNotEmpty {
+                path: to.to_path_buf(),
+            });
+        }
+    }
+    Ok(target)
+}
+
+/// Refuses an existing target that another user owns or that group or others
+/// can write to: they could swap what kura writes.
+#[cfg(unix)]
+fn check_target_owner(to: &Path, meta: &cap_std::fs::Metadata) -> Result<()> {
+    use cap_std::fs::{MetadataExt, PermissionsExt};
+    let mode = meta.permissions().mode();
+    if mode & 0o022 != 0 {
+        return Err(Error::refused(
+            format!(
+                "復元先 {} はほかの利用者が書き込めます（権限 {:o}）。自分だけが書き込める空のディレクトリか、まだない場所を指定してください",
+                to.display(),
+                mode & 0o777
+            ),
+            format!(
+                "the target {} can be written by other users (mode {:o}); give an empty directory only you can write to, or one that does not exist yet",
+                to.display(),
+                mode & 0o777
+            ),
+        ));
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let me = rustix::process::geteuid().as_raw();
+        if meta.uid() != me {
+            return Err(Error::refused(
+                format!(
+                    "復元先 {} はほかの利用者（uid {}）のものです。自分のディレクトリを指定してください",
+                    to.display(),
+                    meta.uid()
+                ),
+                format!(
+                    "the target {} belongs to another user (uid {}); give a directory of your own",
+                    to.display(),
+                    meta.uid()
+                ),
+            ));
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = meta.uid();
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_target_owner(_to: &Path, _meta: &cap_std::fs::Metadata) -> Result<()> {
+    Ok(())
+}
+
+/// Removes what a failed restore wrote, through the target's handle: the
+/// target was empty (or absent). Never polls for interruptions.
+pub(crate) fn remove_written(target: &Target) {
+    if let Ok(entries) = target.dir.entries() {
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
+            let _ = if is_dir {
+                target.dir.remove_dir_all(&name)
+            } else {
+                target.dir.remove_file(&name)
+            };
+        }
+    }
+    if target.created {
+        let _ = fs::remove_dir(&target.path);
+    }
+}
+
+/// Opens `rel` (components already validated) under `root` one directory at
+/// a time, never through a link.
+fn open_nofollow(root: &cap_std::fs::Dir, rel: &Path) -> io::Result<cap_std::fs::Dir> {
+    let mut dir = root.try_clone()?;
+    for part in rel.iter() {
+        let meta = dir.symlink_metadata(part)?;
+        if !meta.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} is not a directory", Path::new(part).display()),
+            ));
+        }
+        // cap-std never leaves `dir`, even if `part` were swapped for a link
+        // since the check above.
+        let next = dir.open_dir(part)?;
+        if !next.dir_metadata()?.is_dir() {
+            return Err(io::Error::other("not a directory"));
+        }
+        dir = next;
+    }
+    Ok(dir)
+}
+
 /// Gives directories their recorded mtimes, deepest last-written first.
 /// Called after everything is written: writing into a directory changes its
-/// mtime.
-pub(crate) fn set_dir_times(dir_times: &[(PathBuf, Mtime)]) -> Result<()> {
+/// mtime. Paths are relative to `root`.
+pub(crate) fn set_dir_times(
+    root: &cap_std::fs::Dir,
+    shown: &Path,
+    dir_times: &[(PathBuf, Mtime)],
+) -> Result<()> {
     for (dir, mtime) in dir_times.iter().rev() {
-        let t = filetime::FileTime::from_system_time(mtime.to_system_time());
-        filetime::set_file_mtime(dir, t).map_err(|e| Error::io(Action::Write, dir, e))?;
+        let path = shown.join(dir);
+        let parent = dir.parent().unwrap_or(Path::new(""));
+        let leaf = dir.file_name().unwrap_or_default();
+        // cap-std's directory handles cannot take times (O_PATH on Linux):
+        // open the checked directory for reading through its parent.
+        let file = open_nofollow(root, parent)
+            .and_then(|p| {
+                if !p.symlink_metadata(leaf)?.is_dir() {
+                    return Err(io::Error::other("not a directory"));
+                }
+                p.open_with(leaf, cap_std::fs::OpenOptions::new().read(true))
+            })
+            .map_err(|e| Error::io(Action::Write, &path, e))?
+            .into_std();
+        file.set_modified(mtime.to_system_time())
+            .map_err(|e| Error::io(Action::Write, &path, e))?;
     }
     Ok(())
 }
 
-/// Creates the target or checks it is an empty directory. Returns whether
-/// kura created it.
-pub(crate) fn prepare_target(to: &Path) -> Result<bool> {
-    match fs::symlink_metadata(to) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            fs::create_dir_all(to).map_err(|e| Error::io(Action::Create, to, e))?;
-            Ok(true)
-        }
-        Err(e) => Err(Error::io(Action::Read, to, e)),
-        Ok(m) if !m.is_dir() => Err(Error::TargetNotEmpty {
-            path: to.to_path_buf(),
-        }),
-        Ok(_) => {
-            let mut entries = fs::read_dir(to).map_err(|e| Error::io(Action::List, to, e))?;
-            if entries.next().is_some() {
-                return Err(Error::TargetNotEmpty {
-                    path: to.to_path_buf(),
-                });
-            }
-            Ok(false)
-        }
-    }
-}
-
-/// Removes what a failed restore wrote: the target was empty (or absent).
-pub(crate) fn remove_written(to: &Path, created: bool) {
-    if created {
-        let _ = fs::remove_dir_all(to);
-        return;
-    }
-    if let Ok(entries) = fs::read_dir(to) {
-        for e in entries.flatten() {
-            let p = e.path();
-            let _ = if p.is_dir() && !p.is_symlink() {
-                fs::remove_dir_all(&p)
-            } else {
-                fs::remove_file(&p)
-            };
-        }
-    }
-}
-
 fn restore_archive(
     req: &RestoreRequest,
+    target: &Target,
     a: &snapshot::ArchiveMeta,
     dir_times: &mut Vec<(PathBuf, Mtime)>,
 ) -> Result<RestoredArchive> {
     let path = req.snapshot_dir.join(&a.file);
     let root = req.to.join(&a.name);
-    fs::create_dir(&root).map_err(|e| Error::io(Action::Create, &root, e))?;
+    let mut builder = cap_std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    {
+        use cap_std::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    target
+        .dir
+        .create_dir_with(&a.name, &builder)
+        .map_err(|e| Error::io(Action::Create, &root, e))?;
+    let root_dir = open_nofollow(&target.dir, Path::new(&a.name))
+        .map_err(|e| Error::io(Action::Create, &root, e))?;
     let file =
         crate::bounded::open_regular(&path).map_err(|e| crate::bounded::finding_or_io(&path, e))?;
     let (plain, ciphertext) = match archive::open_hashed(file, req.identities.as_dyn()) {
@@ -199,7 +349,7 @@ fn restore_archive(
         }
         Err(ReadError::Io(e)) => return Err(Error::io(Action::Read, &path, e)),
     };
-    let mut sink = RestoreSink::new(&root);
+    let mut sink = RestoreSink::new(root_dir, &root, req.keep_modes);
     req.progress.start(&a.name, a.plaintext_bytes);
     let read = archive::read_archive(plain, req.progress, &mut sink, true);
     req.progress.finish();
@@ -238,7 +388,11 @@ fn restore_archive(
             detail: verify::CHANGED_WHILE_READ.to_string(),
         });
     }
-    dir_times.append(&mut sink.dir_times);
+    dir_times.extend(
+        sink.dir_times
+            .drain(..)
+            .map(|(d, t)| (Path::new(&a.name).join(d), t)),
+    );
     Ok(RestoredArchive {
         name: a.name.clone(),
         dir: root,
@@ -247,72 +401,94 @@ fn restore_archive(
     })
 }
 
-/// Writes safe entries under `root`, never through a link. Also used by
-/// `kura handover receive`.
+/// Writes safe entries under `root`, an open directory, never through a link
+/// and never outside it (cap-std). Also used by `kura handover receive`.
 pub(crate) struct RestoreSink {
-    root: PathBuf,
-    checked_dirs: HashSet<PathBuf>,
-    /// Every directory written and the mtime it is to get, in archive order.
+    root: cap_std::fs::Dir,
+    /// `root`'s path, for messages only.
+    shown: PathBuf,
+    /// Recorded modes instead of 0600 / 0700.
+    keep_modes: bool,
+    /// Open handles of the directories created so far (relative paths).
+    dirs: HashMap<PathBuf, cap_std::fs::Dir>,
+    /// Every directory written (relative to the root) and the mtime it is to
+    /// get, in archive order.
     pub(crate) dir_times: Vec<(PathBuf, Mtime)>,
     /// The first write failure, which explains the error the reader saw.
     pub(crate) failure: Option<Error>,
+    /// Names seen, after NFC and case folding: two entries that would become
+    /// one file on Windows or macOS are a finding.
+    folded: HashSet<String>,
 }
 
 impl RestoreSink {
-    /// A sink writing under `root`, an existing directory.
-    pub(crate) fn new(root: &Path) -> RestoreSink {
+    /// A sink writing under `root`, an open empty directory shown as `shown`.
+    pub(crate) fn new(root: cap_std::fs::Dir, shown: &Path, keep_modes: bool) -> RestoreSink {
         RestoreSink {
-            root: root.to_path_buf(),
-            checked_dirs: HashSet::from([root.to_path_buf()]),
+            root,
+            shown: shown.to_path_buf(),
+            keep_modes,
+            dirs: HashMap::new(),
             dir_times: Vec::new(),
             failure: None,
+            folded: HashSet::new(),
         }
     }
 
-    /// The path of a (validated) archive name under the root.
-    fn target(&self, name: &[u8]) -> io::Result<PathBuf> {
+    /// The relative path of a (validated) archive name.
+    fn relative(name: &[u8]) -> io::Result<PathBuf> {
         let text = std::str::from_utf8(name)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "entry name is not UTF-8"));
-        let mut path = self.root.clone();
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "entry name is not UTF-8"))?;
+        Ok(text.split('/').filter(|p| !p.is_empty()).collect())
+    }
+
+    /// Refuses a second entry that folds to the same name as an earlier one.
+    fn check_collision(&mut self, name: &[u8]) -> io::Result<()> {
+        let text = String::from_utf8_lossy(name);
+        let key = crate::entry_names::fold(text.trim_end_matches('/'));
+        if !self.folded.insert(key) {
+            return Err(self.fail(Error::Integrity {
+                path: self.shown.join(text.trim_end_matches('/')),
+                detail: "two entries become the same name after Unicode NFC or case folding".into(),
+            }));
+        }
+        Ok(())
+    }
+
+    /// The open handle of `rel` (relative), creating every directory on the
+    /// way relative to its parent's handle, 0700 unless modes are kept.
+    fn ensure_dir(&mut self, rel: &Path, mode: u32) -> io::Result<cap_std::fs::Dir> {
+        if rel.as_os_str().is_empty() {
+            return self.root.try_clone();
+        }
+        if let Some(d) = self.dirs.get(rel) {
+            return d.try_clone();
+        }
+        let parent = match rel.parent() {
+            Some(p) => self.ensure_dir(p, 0o700)?,
+            None => self.root.try_clone()?,
+        };
+        let leaf = rel
+            .file_name()
+            .ok_or_else(|| io::Error::other("empty path component"))?;
+        let mut builder = cap_std::fs::DirBuilder::new();
         #[cfg(unix)]
         {
-            use std::os::unix::ffi::OsStrExt;
-            let _ = &text;
-            for part in name.split(|b| *b == b'/').filter(|p| !p.is_empty()) {
-                path.push(std::ffi::OsStr::from_bytes(part));
-            }
+            use cap_std::fs::DirBuilderExt;
+            builder.mode(if self.keep_modes { mode | 0o700 } else { 0o700 });
         }
         #[cfg(not(unix))]
-        for part in text?.split('/').filter(|p| !p.is_empty()) {
-            path.push(part);
-        }
-        Ok(path)
-    }
-
-    /// Makes sure `dir` and every directory between it and the root are real
-    /// directories (created if absent), never links.
-    fn ensure_dir(&mut self, dir: &Path) -> io::Result<()> {
-        if self.checked_dirs.contains(dir) {
-            return Ok(());
-        }
-        if let Some(parent) = dir.parent() {
-            if dir != self.root {
-                self.ensure_dir(parent)?;
-            }
-        }
-        match fs::symlink_metadata(dir) {
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::AlreadyExists,
-                    format!("{} is not a directory", dir.display()),
-                ))
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => fs::create_dir(dir)?,
+        let _ = mode;
+        match parent.create_dir_with(leaf, &builder) {
+            Ok(()) => {}
+            // Created earlier by this restore (a directory entry after a
+            // file below it); anything else is caught by the open.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e),
         }
-        self.checked_dirs.insert(dir.to_path_buf());
-        Ok(())
+        let dir = open_nofollow(&parent, Path::new(leaf))?;
+        self.dirs.insert(rel.to_path_buf(), dir.try_clone()?);
+        Ok(dir)
     }
 
     fn fail(&mut self, e: Error) -> io::Error {
@@ -323,12 +499,14 @@ impl RestoreSink {
 }
 
 impl EntrySink for RestoreSink {
-    fn directory(&mut self, name: &[u8], _mode: u32, mtime: Mtime) -> io::Result<()> {
-        let dir = self.target(name)?;
-        if let Err(e) = self.ensure_dir(&dir) {
-            return Err(self.fail(Error::io(Action::Create, &dir, e)));
+    fn directory(&mut self, name: &[u8], mode: u32, mtime: Mtime) -> io::Result<()> {
+        let rel = Self::relative(name)?;
+        self.check_collision(name)?;
+        if let Err(e) = self.ensure_dir(&rel, mode) {
+            let shown = self.shown.join(&rel);
+            return Err(self.fail(Error::io(Action::Create, &shown, e)));
         }
-        self.dir_times.push((dir, mtime));
+        self.dir_times.push((rel, mtime));
         Ok(())
     }
 
@@ -339,21 +517,36 @@ impl EntrySink for RestoreSink {
         mtime: Mtime,
         data: &mut dyn Read,
     ) -> io::Result<()> {
-        let path = self.target(name)?;
-        if let Some(parent) = path.parent() {
-            if let Err(e) = self.ensure_dir(parent) {
-                return Err(self.fail(Error::io(Action::Create, parent, e)));
+        let rel = Self::relative(name)?;
+        self.check_collision(name)?;
+        let shown = self.shown.join(&rel);
+        let parent_rel = rel.parent().unwrap_or(Path::new(""));
+        let parent = match self.ensure_dir(parent_rel, 0o700) {
+            Ok(d) => d,
+            Err(e) => {
+                let p = self.shown.join(parent_rel);
+                return Err(self.fail(Error::io(Action::Create, &p, e)));
             }
+        };
+        let leaf = rel
+            .file_name()
+            .ok_or_else(|| io::Error::other("empty path component"))?;
+        let mut options = cap_std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use cap_std::fs::OpenOptionsExt;
+            options.mode(0o600);
         }
-        let mut file = match OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(f) => f,
+        let mut file = match parent.open_with(leaf, &options) {
+            Ok(f) => f.into_std(),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 return Err(self.fail(Error::Integrity {
-                    path: path.clone(),
+                    path: shown,
                     detail: "the archive holds this path twice".into(),
                 }))
             }
-            Err(e) => return Err(self.fail(Error::io(Action::Create, &path, e))),
+            Err(e) => return Err(self.fail(Error::io(Action::Create, &shown, e))),
         };
         let mut buf = vec![0u8; 1 << 20];
         loop {
@@ -365,18 +558,18 @@ impl EntrySink for RestoreSink {
                 Err(e) => return Err(e),
             };
             if let Err(e) = file.write_all(&buf[..n]) {
-                return Err(self.fail(Error::io(Action::Write, &path, e)));
+                return Err(self.fail(Error::io(Action::Write, &shown, e)));
             }
         }
         #[cfg(unix)]
-        {
+        if self.keep_modes {
             use std::os::unix::fs::PermissionsExt;
             let _ = file.set_permissions(fs::Permissions::from_mode(mode | 0o600));
         }
         #[cfg(not(unix))]
         let _ = mode;
         if let Err(e) = file.set_modified(mtime.to_system_time()) {
-            return Err(self.fail(Error::io(Action::Write, &path, e)));
+            return Err(self.fail(Error::io(Action::Write, &shown, e)));
         }
         Ok(())
     }

@@ -33,6 +33,10 @@ pub struct Args {
     /// Read from this destination [default: the first that has the snapshot]
     #[arg(long = "dest", value_name = "NAME")]
     dest: Option<String>,
+    /// Give restored files and directories their recorded Unix modes
+    /// [default: files 0600, directories 0700]
+    #[arg(long = "keep-modes")]
+    keep_modes: bool,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
@@ -61,6 +65,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
                 to: &args.to,
                 identities: &identities,
                 public_key: public_key.as_ref(),
+                keep_modes: args.keep_modes,
                 progress: &progress,
             })?;
             Ok((dest, outcome))

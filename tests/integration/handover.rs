@@ -502,6 +502,11 @@ fn file_names_ending_in_whitespace_or_holding_a_line_break_are_refused_by_create
     for (name, why) in [
         ("メモ\u{3000}", "whitespace"),
         ("two\nlines.txt", "line break"),
+        // A device on Windows, a trailing dot Windows drops, a stream.
+        ("CON.txt", "Windows"),
+        ("aux", "Windows"),
+        ("ledger.", "Windows"),
+        ("a:b", "Windows"),
     ] {
         let docs = sender.root.join("docs");
         let _ = fs::remove_dir_all(&docs);

@@ -798,3 +798,58 @@ fn restore_refuses_a_truncated_archive_with_rewritten_sums_and_leaves_nothing() 
         "the target keeps part of a truncated archive: {left:?}"
     );
 }
+
+/// A forged `master` archive of `entries` restored into a fresh target:
+/// exit 1 and nothing left in the target.
+fn forged_restore_is_a_finding(entries: &[Entry], culprit: &str) {
+    let site = Site::new();
+    site.backup().assert().success();
+    let layout = Layout::new(site.root.join("restore"));
+    let plain = build_tar(entries);
+    install_archive(&site, ARCHIVE, &encrypt(&site, &plain.tar), Some(&plain));
+    let out = restore(&site, &layout, &[ARCHIVE]);
+    let said = combined(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains(culprit), "does not name {culprit}: {said}");
+    let left = contents(&layout.target);
+    assert!(left.is_empty(), "the target keeps {left:?}");
+}
+
+#[test]
+fn restore_refuses_a_windows_device_name_that_would_open_a_device_there() {
+    forged_restore_is_a_finding(
+        &[
+            Entry::dir("master/"),
+            Entry::file("master/a.txt", b"fine\n"),
+            Entry::file("master/aux.txt", b"device\n"),
+        ],
+        "aux.txt",
+    );
+}
+
+#[test]
+fn restore_refuses_two_entries_that_become_one_file_after_case_folding() {
+    forged_restore_is_a_finding(
+        &[
+            Entry::dir("master/"),
+            Entry::file("master/Ab.txt", b"first\n"),
+            Entry::file(
+                "master/ab.txt",
+                b"second, overwriting the first on Windows\n",
+            ),
+        ],
+        "ab.txt",
+    );
+}
+
+#[test]
+fn restore_refuses_two_entries_that_become_one_file_after_nfc() {
+    forged_restore_is_a_finding(
+        &[
+            Entry::dir("master/"),
+            Entry::file("master/\u{304c}.txt", b"first\n"),
+            Entry::file("master/\u{304b}\u{3099}.txt", b"second\n"),
+        ],
+        ".txt",
+    );
+}

@@ -250,3 +250,49 @@ fn ctrl_c_while_a_prepare_command_runs_stops_it_and_the_backup() {
     assert_eq!(last_event(&site)["outcome"], "interrupted");
     assert!(Site::snapshot_entries(&site.dest()).is_empty());
 }
+
+#[test]
+fn ctrl_c_during_a_handover_receive_removes_everything_it_extracted() {
+    let sender = big_site();
+    let receiver = Site::new();
+    let package = sender.root.join("handover.tar.zst.age");
+    sender
+        .kura()
+        .env("KURA_NOW", NOW)
+        .args(["--operator", OPERATOR, "handover", "create", "--include"])
+        .arg(sender.root.join("data/master"))
+        .args(["--to", &receiver.recipient, "--out"])
+        .arg(&package)
+        .assert()
+        .success();
+    let into = receiver.root.join("received");
+    let child = spawn(
+        &receiver,
+        &[
+            "handover",
+            "receive",
+            package.to_str().unwrap(),
+            "-i",
+            receiver.identity.to_str().unwrap(),
+            "--into",
+            into.to_str().unwrap(),
+            "--receiver",
+            "株式会社つぎ保守 鈴木 一郎",
+            "--sender-key",
+            sender.root.join("keys/kura.pub").to_str().unwrap(),
+        ],
+    );
+    wait_until("the first extracted file", || {
+        walkdir::WalkDir::new(&into)
+            .into_iter()
+            .flatten()
+            .any(|e| e.file_name() == "big.bin")
+    });
+    let (code, stderr) = interrupt(child, "INT");
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(!into.exists(), "the --into kura created is gone");
+    let last = last_event(&receiver);
+    assert_eq!(last["action"], "handover.receive");
+    assert_eq!(last["outcome"], "interrupted");
+}

@@ -27,3 +27,4 @@ mod rehearsal;
 mod restore;
 mod util;
 mod verify;
+mod write_side;
