@@ -152,6 +152,62 @@ fn the_audit_database_and_checkpoints_are_private() {
             assert_eq!(mode(&p), 0o600, "{name}");
         }
     }
+    // A checkpoint file and an erasure certificate, kura's other records.
+    site.kura()
+        .env("KURA_NOW", crate::util::NOW)
+        .args(["--operator", crate::util::OPERATOR, "audit", "checkpoint"])
+        .assert()
+        .success();
+    let checkpoints: Vec<_> = fs::read_dir(site.root.join("checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .collect();
+    assert!(!checkpoints.is_empty());
+    for p in &checkpoints {
+        assert_eq!(mode(p), 0o600, "{}", p.display());
+    }
+    let stray = site.root.join("stray.csv");
+    fs::write(&stray, "x\n").unwrap();
+    let at = |args: &[&str]| {
+        let mut c = site.kura();
+        c.env("KURA_NOW", crate::util::NOW)
+            .args(["--operator", crate::util::OPERATOR])
+            .args(args);
+        c
+    };
+    let out = at(&[
+        "--json",
+        "erase",
+        "request",
+        "--method",
+        "overwrite",
+        "--planned",
+        "2024-01-31",
+        "--reason",
+        "x",
+        "--file",
+    ])
+    .arg(&stray)
+    .assert()
+    .success()
+    .get_output()
+    .stdout
+    .clone();
+    let id = serde_json::from_slice::<serde_json::Value>(&out).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    at(&["erase", "approve", &id, "--approver", "札幌 花子"])
+        .assert()
+        .success();
+    at(&["erase", "execute", &id]).assert().success();
+    site.kura()
+        .args(["erase", "certificate", &id])
+        .assert()
+        .success();
+    let cert = site.root.join("certificates").join(format!("{id}.html"));
+    assert_eq!(mode(&cert), 0o600, "{}", cert.display());
 }
 
 #[test]
