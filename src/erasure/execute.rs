@@ -217,8 +217,9 @@ fn check_may_execute(policy: &Policy, clock: &Clock, entry: &Entry) -> Result<()
     // The rules of what may never go hold again now, whatever the request
     // says: a request forged into the chain (which anyone who can write the
     // database can extend) must not be a way round them.
+    let floor = request::retention_floor(policy)?;
     for snap in req.snapshots() {
-        if let Some(why) = request::kept_by_retention(policy, &snap)? {
+        if let Some(why) = floor.get(&snap) {
             return Err(Error::refused(
                 format!(
                     "スナップショット {snap} は保持規則により保持されるため消去できません ({why})"
@@ -229,7 +230,14 @@ fn check_may_execute(policy: &Policy, clock: &Clock, entry: &Entry) -> Result<()
             ));
         }
     }
-    let kept = |id: &str| request::kept_by_retention(policy, id);
+    // The request must be the one its hash (what an approver signs) says.
+    if ledger::request_sha256(req) != req.request_sha256 {
+        return Err(Error::finding(
+            format!("消去依頼 {id} の内容が記録された request_sha256 と一致しません。監査ログを確認してください (kura audit verify)"),
+            format!("request {id} does not match its recorded request_sha256; check the audit log (kura audit verify)"),
+        ));
+    }
+    let kept = |id: &str| Ok(floor.get(id).cloned());
     for item in req.items.iter().filter(|i| i.kind == "file") {
         if let Some(path) = &item.path {
             let path = Path::new(path);

@@ -140,18 +140,13 @@ pub(super) fn fold(out: &mut BTreeMap<String, Entry>, e: &Event) {
             .into_iter()
             .map(|i| Item {
                 n: i.n,
-                kind: i.kind,
-                target: i.target,
                 destination: i.destination,
                 volume: i.volume,
                 path: i.path,
                 size: i.size,
                 sha256: i.sha256,
                 file_id: i.file_id,
-                status: item_status::PENDING.into(),
-                detail: None,
-                erased_at: None,
-                readback: None,
+                ..Item::pending(&i.kind, &i.target)
             })
             .collect(),
         ..Request::default()
@@ -363,10 +358,15 @@ fn difference(chain: &Request, table: &Request) -> Option<String> {
 
 /// Every disagreement between the erasure tables and the chain.
 pub fn reconcile(log: &AuditLog) -> Result<Vec<String>> {
-    let chain = replay(log)?;
-    let tables = tables(log)?;
+    Ok(disagreements(&replay(log)?, &tables(log)?))
+}
+
+fn disagreements(
+    chain: &BTreeMap<String, Entry>,
+    tables: &BTreeMap<String, Request>,
+) -> Vec<String> {
     let mut problems = Vec::new();
-    for (id, t) in &tables {
+    for (id, t) in tables {
         match chain.get(id) {
             None => problems.push(format!(
                 "{id}: in the erasure tables but not in the audit chain (added outside kura)"
@@ -379,32 +379,32 @@ pub fn reconcile(log: &AuditLog) -> Result<Vec<String>> {
             "{id}: in the audit chain but missing from the erasure tables"
         ));
     }
-    Ok(problems)
+    problems
 }
 
 /// A request as the chain records it, checked against the tables.
 pub fn load(log: &AuditLog, id: &str) -> Result<Entry> {
     let mut chain = replay(log)?;
     let table = tables(log)?.remove(id);
-    let disagree = |detail: String| Error::Integrity {
-        path: log.path().to_path_buf(),
-        detail,
-    };
+    let db = log.path().display();
     match (chain.remove(id), table) {
         (None, None) => Err(Error::usage(
             format!("消去依頼 {id} はありません (kura erase list で確認してください)"),
             format!("no erasure request {id} (see kura erase list)"),
         )),
-        (None, Some(_)) => Err(disagree(format!(
-            "erasure request {id} is in the erasure tables but not in the audit chain (added outside kura); nothing is done with it"
-        ))),
-        (Some(_), None) => Err(disagree(format!(
-            "erasure request {id} is in the audit chain but missing from the erasure tables"
-        ))),
+        (None, Some(_)) => Err(Error::finding(
+            format!("消去依頼 {id} は {db} の消去記録の表にありますが、監査ログ (ハッシュ連鎖) にありません (kura の外で追加されたもの)。何も実施しません"),
+            format!("erasure request {id} is in the erasure tables of {db} but not in the audit chain (added outside kura); nothing is done with it"),
+        )),
+        (Some(_), None) => Err(Error::finding(
+            format!("消去依頼 {id} は監査ログにありますが、{db} の消去記録の表にありません"),
+            format!("erasure request {id} is in the audit chain but missing from the erasure tables of {db}"),
+        )),
         (Some(c), Some(t)) => match difference(&c.request, &t) {
-            Some(d) => Err(disagree(format!(
-                "the erasure tables disagree with the audit chain: {d}"
-            ))),
+            Some(d) => Err(Error::finding(
+                format!("{db} の消去記録の表が監査ログと一致しません: {d}"),
+                format!("the erasure tables of {db} disagree with the audit chain: {d}"),
+            )),
             None => Ok(c),
         },
     }
@@ -413,8 +413,9 @@ pub fn load(log: &AuditLog, id: &str) -> Result<Entry> {
 /// Every request the chain records, oldest first, and every disagreement
 /// with the tables.
 pub fn list(log: &AuditLog) -> Result<(Vec<Entry>, Vec<String>)> {
-    let problems = reconcile(log)?;
-    Ok((replay(log)?.into_values().collect(), problems))
+    let chain = replay(log)?;
+    let problems = disagreements(&chain, &tables(log)?);
+    Ok((chain.into_values().collect(), problems))
 }
 
 /// The next request id of a year: one past the highest in the chain or the

@@ -235,6 +235,27 @@ pub struct Request {
     pub items: Vec<Item>,
 }
 
+impl Item {
+    /// A pending item of this kind and target, its other fields empty.
+    pub fn pending(kind: &str, target: &str) -> Item {
+        Item {
+            n: 0,
+            kind: kind.to_string(),
+            target: target.to_string(),
+            destination: None,
+            volume: None,
+            path: None,
+            size: None,
+            sha256: None,
+            file_id: None,
+            status: item_status::PENDING.into(),
+            detail: None,
+            erased_at: None,
+            readback: None,
+        }
+    }
+}
+
 impl Request {
     /// Total bytes of the items, as recorded.
     pub fn bytes(&self) -> u64 {

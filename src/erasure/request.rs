@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
-use super::{guard, item_status, ledger, request_status, store, Item, ItemSpec, Method};
+use super::{guard, ledger, request_status, store, Item, ItemSpec, Method};
 use super::{Entry, NewRequest, Request};
 use crate::audit::{Actor, AuditLog, Outcome};
 use crate::clock::Clock;
@@ -28,6 +28,7 @@ pub fn request(
 ) -> Result<Request> {
     ledger::prepare(log)?;
     check_form(new, clock)?;
+    let floor = retention_floor(policy)?;
     let mut items: Vec<Item> = Vec::new();
     let mut details = serde_json::Map::new();
     let mut media_list: Vec<serde_json::Value> = Vec::new();
@@ -38,11 +39,11 @@ pub fn request(
                 if !seen.insert(format!("snapshot:{id}")) {
                     continue;
                 }
-                expand_snapshot(policy, id, &mut items, &mut media_list)?;
+                expand_snapshot(policy, &floor, id, &mut items, &mut media_list)?;
             }
             ItemSpec::File(path) | ItemSpec::Identity(path) => {
                 let identity = matches!(spec, ItemSpec::Identity(_));
-                let item = file_item(policy, path, identity)?;
+                let item = file_item(policy, &floor, path, identity)?;
                 if !seen.insert(format!("file:{}", item.path.clone().unwrap_or_default())) {
                     return Err(Error::usage(
                         format!("{} が2回指定されています", path.display()),
@@ -54,21 +55,7 @@ pub fn request(
                 }
                 items.push(item);
             }
-            ItemSpec::Medium(text) => items.push(Item {
-                n: 0,
-                kind: "medium".into(),
-                target: text.trim().to_string(),
-                destination: None,
-                volume: None,
-                path: None,
-                size: None,
-                sha256: None,
-                file_id: None,
-                status: item_status::PENDING.into(),
-                detail: None,
-                erased_at: None,
-                readback: None,
-            }),
+            ItemSpec::Medium(text) => items.push(Item::pending("medium", text.trim())),
         }
     }
     for (n, item) in items.iter_mut().enumerate() {
@@ -190,18 +177,19 @@ fn check_form(new: &NewRequest, clock: &Clock) -> Result<()> {
     Ok(())
 }
 
-/// Why retention keeps a snapshot, if it does (the retention floor).
-pub(super) fn kept_by_retention(policy: &Policy, id: &str) -> Result<Option<String>> {
-    let candidates = all_snapshots(policy)?;
+/// The retention floor: every snapshot retention keeps, with why. Read once
+/// per command from every reachable destination.
+pub(super) fn retention_floor(policy: &Policy) -> Result<BTreeMap<String, String>> {
     let decisions = retention::select(
-        &candidates,
+        &all_snapshots(policy)?,
         policy.retention.keep_monthly,
         policy.retention.keep_yearly,
     );
     Ok(decisions
         .into_iter()
-        .find(|d| d.id == id && d.keep)
-        .map(|d| d.reasons.join(", ")))
+        .filter(|d| d.keep)
+        .map(|d| (d.id, d.reasons.join(", ")))
+        .collect())
 }
 
 /// Every snapshot on every reachable destination, once per id.
@@ -230,11 +218,12 @@ pub fn all_snapshots(policy: &Policy) -> Result<Vec<retention::Candidate>> {
 /// interrupted execution can still check what remains.
 fn expand_snapshot(
     policy: &Policy,
+    floor: &BTreeMap<String, String>,
     id: &str,
     items: &mut Vec<Item>,
     media_list: &mut Vec<serde_json::Value>,
 ) -> Result<()> {
-    if let Some(why) = kept_by_retention(policy, id)? {
+    if let Some(why) = floor.get(id) {
         return Err(Error::refused(
             format!("スナップショット {id} は保持規則により保持されるため消去できません ({why})"),
             format!("snapshot {id} is kept by the retention policy ({why}); it cannot be erased"),
@@ -321,19 +310,13 @@ fn expand_snapshot(
                 _ => {}
             }
             items.push(Item {
-                n: 0,
-                kind: "snapshot".into(),
-                target: id.to_string(),
                 destination: Some(dest.name.clone()),
                 volume: volume.as_ref().map(|m| m.id.clone()),
                 path: Some(f.display().to_string()),
                 size: Some(size),
                 sha256: Some(digest),
                 file_id,
-                status: item_status::PENDING.into(),
-                detail: None,
-                erased_at: None,
-                readback: None,
+                ..Item::pending("snapshot", id)
             });
         }
     }
@@ -398,7 +381,12 @@ fn record_file(path: &Path) -> Result<(u64, String, Option<String>)> {
 }
 
 /// A `--file` or `--identity` item, after the rules of what may never go.
-fn file_item(policy: &Policy, path: &Path, identity: bool) -> Result<Item> {
+fn file_item(
+    policy: &Policy,
+    floor: &BTreeMap<String, String>,
+    path: &Path,
+    identity: bool,
+) -> Result<Item> {
     let path = std::path::absolute(path).map_err(|e| Error::io(Action::Read, path, e))?;
     if let Some(link) = guard::first_link(None, &path) {
         return Err(Error::refused(
@@ -414,25 +402,20 @@ fn file_item(policy: &Policy, path: &Path, identity: bool) -> Result<Item> {
             ),
         ));
     }
-    let kept = |id: &str| kept_by_retention(policy, id);
+    let kept = |id: &str| Ok(floor.get(id).cloned());
     if !identity {
         guard::refuse_protected(policy, &path, &kept)?;
     }
     let (size, digest, file_id) = record_file(&path)?;
     Ok(Item {
-        n: 0,
-        kind: if identity { "identity" } else { "file" }.into(),
-        target: path.display().to_string(),
-        destination: None,
-        volume: None,
         path: Some(path.display().to_string()),
         size: Some(size),
         sha256: Some(digest),
         file_id,
-        status: item_status::PENDING.into(),
-        detail: None,
-        erased_at: None,
-        readback: None,
+        ..Item::pending(
+            if identity { "identity" } else { "file" },
+            &path.display().to_string(),
+        )
     })
 }
 
