@@ -450,9 +450,13 @@ pub fn render_markdown(c: &Certificate, lang: Lang) -> String {
     for (k, v) in rows(c, lang) {
         out.push_str(&format!("| {k} | {} |\n", v.replace('|', "\\|")));
     }
-    out.push_str(&format!("\n## {}\n\n", t("記録媒体", "Media")));
-    for m in media_lines(c) {
-        out.push_str(&format!("- {m}\n"));
+    // Files outside the destinations have no medium of kura's to list.
+    let media = media_lines(c);
+    if !media.is_empty() {
+        out.push_str(&format!("\n## {}\n\n", t("記録媒体", "Media")));
+        for m in media {
+            out.push_str(&format!("- {m}\n"));
+        }
     }
     if let Some(ce) = &c.crypto_erase {
         out.push_str(&format!(
@@ -508,11 +512,14 @@ pub fn render_html(c: &Certificate, lang: Lang) -> String {
         ));
     }
     body.push_str("</table>\n");
-    body.push_str(&format!("<h2>{}</h2>\n<ul>\n", t("記録媒体", "Media")));
-    for m in media_lines(c) {
-        body.push_str(&format!("<li>{}</li>\n", html::escape(&m)));
+    let media = media_lines(c);
+    if !media.is_empty() {
+        body.push_str(&format!("<h2>{}</h2>\n<ul>\n", t("記録媒体", "Media")));
+        for m in media {
+            body.push_str(&format!("<li>{}</li>\n", html::escape(&m)));
+        }
+        body.push_str("</ul>\n");
     }
-    body.push_str("</ul>\n");
     if let Some(ce) = &c.crypto_erase {
         body.push_str(&format!(
             "<h2>{}</h2>\n<pre>{}</pre>\n",
