@@ -933,7 +933,7 @@ fn create_private(path: &Path) -> Result<()> {
         options.mode(0o600);
     }
     match options.open(path) {
-        Ok(_) => Ok(()),
+        Ok(_) => crate::private::restrict(path).map_err(|e| Error::io(Action::Create, path, e)),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(Error::io(Action::Create, path, e)),
     }
@@ -958,6 +958,7 @@ pub fn write_checkpoint_file(path: &Path, site: &str, event: &Event) -> Result<(
     let mut f = options
         .open(path)
         .map_err(|e| Error::io(Action::Create, path, e))?;
+    crate::private::restrict(path).map_err(|e| Error::io(Action::Create, path, e))?;
     f.write_all(text.as_bytes())
         .and_then(|()| f.sync_all())
         .map_err(|e| Error::io(Action::Write, path, e))

@@ -68,12 +68,9 @@ pub fn prepare(dir: &Path, size_mib: u64, clock: &Clock) -> Result<Sandbox> {
     .map_err(|e| Error::io(Action::Write, dir.join("data"), e))?;
 
     let mut policy_text = DEMO_POLICY.to_string();
-    for (placeholder, sub) in [
-        ("@HDD1_VOLUME@", "usb-hdd/kura"),
-        ("@HDD2_VOLUME@", "usb-hdd2/kura"),
-    ] {
+    for (placeholder, sub) in [("@HDD1_VOLUME@", "usb-hdd"), ("@HDD2_VOLUME@", "usb-hdd2")] {
         // The "disk" itself: in real life, the mounted USB drive.
-        let disk = dir.join(sub);
+        let disk = dir.join(sub).join("kura");
         if let Some(mount) = disk.parent() {
             fs::create_dir_all(mount).map_err(|e| Error::io(Action::Create, mount, e))?;
         }
@@ -100,9 +97,12 @@ fn clear_own_directory(dir: &Path) -> Result<()> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(Error::io(Action::List, dir, e)),
         Ok(mut entries) => {
+            let empty = entries.next().is_none();
+            // Windows removes no directory that is open, listing included.
+            drop(entries);
             if dir.join(MARKER).is_file() {
                 fs::remove_dir_all(dir).map_err(|e| Error::io(Action::Remove, dir, e))
-            } else if entries.next().is_none() {
+            } else if empty {
                 Ok(())
             } else {
                 Err(Error::ForeignDirectory {

@@ -1862,7 +1862,7 @@ pub fn receive(req: &ReceiveRequest) -> Result<ReceiveOutcome> {
     let result = extract_and_receipt(req, &target, &manifest, &signature);
     if result.is_err() {
         // Interrupted too: nothing half-extracted is left.
-        restore::remove_written(&target);
+        restore::remove_written(target);
     }
     result.map_err(crate::interrupt::or_interrupted)
 }

@@ -22,6 +22,27 @@ impl Lang {
         }
     }
 
+    /// The language of the system, when neither `--lang` nor `KURA_LANG`
+    /// says: on Windows the user's UI language (there is no `LANG`; a
+    /// Japanese Windows Server says `ja-JP`); elsewhere the POSIX locale
+    /// variables, the first one set of `LC_ALL`, `LC_MESSAGES` and `LANG`.
+    pub fn from_system() -> Lang {
+        #[cfg(windows)]
+        {
+            Lang::from_locale(sys_locale::get_locale().as_deref())
+        }
+        #[cfg(not(windows))]
+        {
+            let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
+            Lang::from_locale(
+                var("LC_ALL")
+                    .or_else(|| var("LC_MESSAGES"))
+                    .or_else(|| var("LANG"))
+                    .as_deref(),
+            )
+        }
+    }
+
     /// Parses `ja` or `en`.
     pub fn parse(value: &str) -> Option<Lang> {
         match value.to_ascii_lowercase().as_str() {
@@ -50,5 +71,7 @@ mod tests {
         assert_eq!(Lang::from_locale(Some("en_US.UTF-8")), Lang::En);
         assert_eq!(Lang::from_locale(Some("C")), Lang::En);
         assert_eq!(Lang::from_locale(None), Lang::En);
+        // What Windows' GetUserDefaultLocaleName gives on a Japanese server.
+        assert_eq!(Lang::from_locale(Some("ja-JP")), Lang::Ja);
     }
 }

@@ -85,7 +85,10 @@ fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
             Error::io(Action::Create, path, e)
         }
     })?;
-    let written = file.write_all(contents).and_then(|()| file.sync_all());
+    // Owner-only before the secret is written (Windows: a DACL; Unix: the mode above).
+    let written = crate::private::restrict(path)
+        .and_then(|()| file.write_all(contents))
+        .and_then(|()| file.sync_all());
     if let Err(e) = written {
         drop(file);
         let _ = fs::remove_file(path);

@@ -28,7 +28,12 @@
 //! - [`inventory`]: the snapshots the log wrote and erased, against the disks.
 //! - [`interrupt`]: Ctrl-C and SIGTERM, turned into a clean stop.
 //! - [`demo`] and [`sample_data`]: a self-contained sandbox.
-#![forbid(unsafe_code)]
+//! - [`private`]: owner-only access (Unix modes, Windows DACLs).
+
+// No unsafe code, with one exception: the Win32 security calls that give
+// keys and personal data an owner-only DACL on Windows (`private::windows`),
+// for which no maintained safe wrapper exists.
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod archive;
@@ -51,6 +56,7 @@ pub mod keys;
 pub mod media;
 pub mod names;
 pub mod policy;
+pub mod private;
 pub mod progress;
 pub mod report;
 pub mod restore;

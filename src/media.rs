@@ -170,6 +170,11 @@ fn write_with_mode(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
         .prefix(".kura-tmp-")
         .tempfile_in(dir)
         .map_err(|e| Error::io(Action::Create, dir, e))?;
+    // Windows: owner-only before anything private is written (no mode bits).
+    if mode & 0o077 == 0 {
+        crate::private::restrict(tmp.path())
+            .map_err(|e| Error::io(Action::Create, tmp.path(), e))?;
+    }
     tmp.write_all(contents)
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| Error::io(Action::Write, tmp.path(), e))?;

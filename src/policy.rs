@@ -390,7 +390,11 @@ pub fn is_valid_name(name: &str) -> bool {
 }
 
 /// Resolves a policy path: absolute stays, relative joins the policy directory.
+/// On Windows a policy written with `/` (as the examples are) resolves to
+/// `\`, so that kura prints every path in one style.
 fn resolve(dir: &Path, text: &str) -> PathBuf {
+    #[cfg(windows)]
+    let text = &text.replace('/', "\\");
     let p = Path::new(text);
     if p.is_absolute() {
         p.to_path_buf()

@@ -126,7 +126,7 @@ pub fn restore(req: &RestoreRequest) -> Result<RestoreOutcome> {
         }),
         Err(e) => {
             // Interrupted too: no plaintext is left behind.
-            remove_written(&target);
+            remove_written(target);
             Err(crate::interrupt::or_interrupted(e))
         }
     }
@@ -151,6 +151,7 @@ pub(crate) fn prepare_target(to: &Path) -> Result<Target> {
             if let Some(parent) = to.parent().filter(|p| !p.as_os_str().is_empty()) {
                 fs::create_dir_all(parent).map_err(|e| Error::io(Action::Create, parent, e))?;
             }
+            #[cfg_attr(not(unix), allow(unused_mut))]
             let mut builder = fs::DirBuilder::new();
             #[cfg(unix)]
             {
@@ -194,6 +195,9 @@ pub(crate) fn prepare_target(to: &Path) -> Result<Target> {
             });
         }
     }
+    // Windows: the target and everything it will hold, owner-only (inherited
+    // from it); on Unix the 0700/0600 modes do this.
+    crate::private::restrict(to).map_err(|e| Error::io(Action::Create, to, e))?;
     Ok(target)
 }
 
@@ -247,7 +251,7 @@ fn check_target_owner(_to: &Path, _meta: &cap_std::fs::Metadata) -> Result<()> {
 
 /// Removes what a failed restore wrote, through the target's handle: the
 /// target was empty (or absent). Never polls for interruptions.
-pub(crate) fn remove_written(target: &Target) {
+pub(crate) fn remove_written(target: Target) {
     if let Ok(entries) = target.dir.entries() {
         for e in entries.flatten() {
             let name = e.file_name();
@@ -259,8 +263,11 @@ pub(crate) fn remove_written(target: &Target) {
             };
         }
     }
-    if target.created {
-        let _ = fs::remove_dir(&target.path);
+    // Windows removes no directory while a handle to it is open.
+    let Target { dir, created, path } = target;
+    drop(dir);
+    if created {
+        let _ = fs::remove_dir(&path);
     }
 }
 
@@ -287,6 +294,26 @@ fn open_nofollow(root: &cap_std::fs::Dir, rel: &Path) -> io::Result<cap_std::fs:
     Ok(dir)
 }
 
+/// How a directory is opened to set its times: for reading on Unix; on
+/// Windows with FILE_FLAG_BACKUP_SEMANTICS (without it a directory cannot be
+/// opened at all) and the right to write its attributes.
+fn dir_for_times() -> cap_std::fs::OpenOptions {
+    let mut options = cap_std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(windows)]
+    {
+        use cap_std::fs::OpenOptionsExt;
+        const FILE_READ_ATTRIBUTES: u32 = 0x0080;
+        const FILE_WRITE_ATTRIBUTES: u32 = 0x0100;
+        const SYNCHRONIZE: u32 = 0x0010_0000;
+        const FILE_FLAG_BACKUP_SEMANTICS: u32 = 0x0200_0000;
+        options
+            .access_mode(FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES | SYNCHRONIZE)
+            .custom_flags(FILE_FLAG_BACKUP_SEMANTICS);
+    }
+    options
+}
+
 /// Gives directories their recorded mtimes, deepest last-written first.
 /// Called after everything is written: writing into a directory changes its
 /// mtime. Paths are relative to `root`.
@@ -306,7 +333,7 @@ pub(crate) fn set_dir_times(
                 if !p.symlink_metadata(leaf)?.is_dir() {
                     return Err(io::Error::other("not a directory"));
                 }
-                p.open_with(leaf, cap_std::fs::OpenOptions::new().read(true))
+                p.open_with(leaf, &dir_for_times())
             })
             .map_err(|e| Error::io(Action::Write, &path, e))?
             .into_std();
@@ -324,6 +351,7 @@ fn restore_archive(
 ) -> Result<RestoredArchive> {
     let path = req.snapshot_dir.join(&a.file);
     let root = req.to.join(&a.name);
+    #[cfg_attr(not(unix), allow(unused_mut))]
     let mut builder = cap_std::fs::DirBuilder::new();
     #[cfg(unix)]
     {
@@ -407,7 +435,8 @@ pub(crate) struct RestoreSink {
     root: cap_std::fs::Dir,
     /// `root`'s path, for messages only.
     shown: PathBuf,
-    /// Recorded modes instead of 0600 / 0700.
+    /// Recorded modes instead of 0600 / 0700 (Unix; Windows has none).
+    #[cfg_attr(not(unix), allow(dead_code))]
     keep_modes: bool,
     /// Open handles of the directories created so far (relative paths).
     dirs: HashMap<PathBuf, cap_std::fs::Dir>,
@@ -471,6 +500,7 @@ impl RestoreSink {
         let leaf = rel
             .file_name()
             .ok_or_else(|| io::Error::other("empty path component"))?;
+        #[cfg_attr(not(unix), allow(unused_mut))]
         let mut builder = cap_std::fs::DirBuilder::new();
         #[cfg(unix)]
         {

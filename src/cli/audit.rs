@@ -64,9 +64,15 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
                 ctx.print_json(&serde_json::json!({ "events": events }));
             } else {
                 for e in &events {
-                    println!(
+                    outln!(
                         "{:>6}  {}  {:<10}  {:<16} {:<8} {}  {}",
-                        e.seq, e.time, e.operator, e.action, e.outcome, e.target, e.details
+                        e.seq,
+                        e.time,
+                        e.operator,
+                        e.action,
+                        e.outcome,
+                        e.target,
+                        e.details
                     );
                 }
             }
@@ -134,8 +140,8 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
                     "id": id, "seq": event.seq, "hash": event.hash, "file": file, "signature": signature,
                 }));
             } else {
-                println!("{id}");
-                eprintln!(
+                outln!("{id}");
+                errln!(
                     "{}: {}",
                     ctx.t("チェックポイント", "checkpoint file"),
                     file.display()
@@ -218,7 +224,7 @@ fn verify(
                 return Err(e)
             }
             Err(e) => {
-                eprintln!(
+                errln!(
                     "kura: {}: {}",
                     ctx.t(
                         "外部チェックポイントの照合を記録できませんでした",
@@ -239,18 +245,18 @@ fn verify(
             "recorded": recorded_event.as_ref().map(|e| e.seq),
         }));
     } else {
-        println!("{}: {}", ctx.t("監査ログ", "audit log"), db.display());
-        println!("  {}: {}", ctx.t("イベント数", "events"), report.events);
+        outln!("{}: {}", ctx.t("監査ログ", "audit log"), db.display());
+        outln!("  {}: {}", ctx.t("イベント数", "events"), report.events);
         if let Some((seq, hash)) = &report.head {
-            println!("  {}: {seq}:{hash}", ctx.t("最新", "head"));
+            outln!("  {}: {seq}:{hash}", ctx.t("最新", "head"));
         }
         match &report.first_bad {
-            None => println!(
+            None => outln!(
                 "  {}: {}",
                 ctx.t("ハッシュ連鎖", "chain"),
                 ctx.t("正常", "intact")
             ),
-            Some(b) => println!(
+            Some(b) => outln!(
                 "  {}: {} {} — {}",
                 ctx.t("ハッシュ連鎖", "chain"),
                 ctx.t("指摘 イベント", "BROKEN at event"),
@@ -259,14 +265,14 @@ fn verify(
             ),
         }
         if schema.is_empty() {
-            println!(
+            outln!(
                 "  {}: {}",
                 ctx.t("スキーマ", "schema"),
                 ctx.t("kura の定義どおり", "kura's, exactly")
             );
         }
         for p in &schema {
-            println!(
+            outln!(
                 "  {} {}: {p}",
                 ctx.t("指摘", "FINDING"),
                 ctx.t("スキーマ", "schema")
@@ -277,7 +283,7 @@ fn verify(
                 None => ctx.t("一致", "agrees").to_string(),
                 Some(p) => format!("{} — {p}", ctx.t("指摘", "FINDING")),
             };
-            println!(
+            outln!(
                 "  checkpoint {}:{} ({}): {mark}",
                 c.checkpoint.seq,
                 &c.checkpoint.hash[..16],
@@ -285,10 +291,10 @@ fn verify(
             );
         }
         for p in &problems {
-            println!("  {} {p}", ctx.t("指摘", "FINDING"));
+            outln!("  {} {p}", ctx.t("指摘", "FINDING"));
         }
         if inventory.ok() {
-            println!(
+            outln!(
                 "  {}: {} ({})",
                 ctx.t("保存先の目録", "inventory"),
                 ctx.t("監査ログと一致", "the log and the disks agree"),
@@ -296,10 +302,10 @@ fn verify(
             );
         }
         for m in &inventory.mismatches {
-            println!("  {} {}", ctx.t("指摘", "FINDING"), m.message(ctx.lang));
+            outln!("  {} {}", ctx.t("指摘", "FINDING"), m.message(ctx.lang));
         }
         if let Some(e) = &recorded_event {
-            println!(
+            outln!(
                 "  {} ({} {})",
                 ctx.t(
                     "外部チェックポイントの照合を記録しました",

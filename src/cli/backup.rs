@@ -68,7 +68,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
             "skipped": outcome.skipped,
         }));
     } else {
-        println!(
+        outln!(
             "{} {} ({} {})",
             ctx.t("スナップショット", "snapshot"),
             outcome.meta.id,
@@ -76,7 +76,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
             outcome.meta.month
         );
         for a in &outcome.meta.archives {
-            println!(
+            outln!(
                 "  {:<14} {:>6} {}  {:>10} → {:>10}  sha256 {}",
                 a.name,
                 a.files,
@@ -88,13 +88,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
         }
         for d in &outcome.destinations {
             match &d.result {
-                Ok(dir) => println!(
+                Ok(dir) => outln!(
                     "  {} {}: {}",
                     ctx.t("保存済", "written"),
                     d.name,
                     dir.display()
                 ),
-                Err(e) => println!(
+                Err(e) => outln!(
                     "  {} {}: {}",
                     ctx.t("失敗", "FAILED"),
                     d.name,
@@ -103,7 +103,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
             }
         }
         for p in &outcome.skipped {
-            eprintln!(
+            errln!(
                 "kura: {}: {}",
                 ctx.t("特殊ファイルのため対象外", "skipped special file"),
                 p.display()

@@ -16,7 +16,7 @@ pub fn run(ctx: &Ctx) -> Result<ExitCode, Error> {
             } else {
                 ctx.t("指摘", "FINDING")
             };
-            println!("[{mark}] {}: {}", item.label, item.detail);
+            outln!("[{mark}] {}: {}", item.label, item.detail);
         }
     }
     Ok(if report.ok {

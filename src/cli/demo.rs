@@ -1,6 +1,6 @@
 //! `kura demo`: build a sandbox and run the monthly job in it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use kura::audit::Sealer;
 use kura::backup::{self, BackupRequest};
@@ -23,7 +23,7 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
     let say = |ja: &str, en: &str| {
         if !ctx.json {
-            println!("{}", ctx.t(ja, en));
+            outln!("{}", ctx.t(ja, en));
         }
     };
     say(
@@ -137,8 +137,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
         }));
     } else {
         let files: u64 = outcome.meta.archives.iter().map(|a| a.files).sum();
-        println!();
-        println!(
+        outln!();
+        outln!(
             "{} {} ({} {} {})",
             ctx.t("スナップショット", "Snapshot"),
             outcome.meta.id,
@@ -152,11 +152,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
         );
         for d in &outcome.destinations {
             if let Ok(p) = &d.result {
-                println!("  {}: {}", d.name, p.display());
+                outln!("  {}: {}", d.name, p.display());
             }
         }
-        println!();
-        println!(
+        outln!();
+        outln!(
             "{}",
             ctx.t("点検 (保守点検チェックシート):", "Inspection check:")
         );
@@ -166,15 +166,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
             } else {
                 ctx.t("指摘", "FINDING")
             };
-            println!("  [{mark}] {}: {}", item.label, item.detail);
+            outln!("  [{mark}] {}: {}", item.label, item.detail);
         }
-        println!(
+        outln!(
             "{} {}",
             ctx.t("月次報告書:", "Monthly report:"),
             report_path.display()
         );
         if let Some(cp) = &monthly.checkpoint {
-            println!(
+            outln!(
                 "{} {cp}",
                 ctx.t(
                     "監査ログのチェックポイント (紙の報告書に記入):",
@@ -182,34 +182,23 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
                 )
             );
         }
-        let p = sandbox.policy.display();
         let snap = outcome
             .destinations
             .first()
             .and_then(|d| d.result.as_ref().ok())
-            .map(|p| p.display().to_string())
+            .cloned()
             .unwrap_or_default();
-        println!();
-        println!("{}", ctx.t("次に試すこと:", "Try next:"));
-        println!("  cargo run --release -- --policy {p} snapshots");
-        println!("  cargo run --release -- --policy {p} verify");
-        println!("  cargo run --release -- --policy {p} check");
-        println!("  cargo run --release -- --policy {p} audit verify");
-        println!("  cargo run --release -- --policy {p} prune --dry-run");
-        println!(
-            "  cargo run --release -- --policy {p} --operator \"{}\" verify -i {}",
-            demo::DEMO_OPERATOR,
-            sandbox.identity.display()
-        );
-        println!(
-            "  (cd {snap} && sha256sum -c SHA256SUMS && minisign -V -p {} -m SHA256SUMS)",
-            dir.join("keys/kura.pub").display()
-        );
-        println!(
-            "  age -d -i {} {snap}/master.tar.zst.age | zstd -d | tar -t",
-            sandbox.identity.display()
-        );
-        println!(
+        outln!();
+        outln!("{}", ctx.t("次に試すこと:", "Try next:"));
+        for line in try_next(
+            &sandbox.policy,
+            &sandbox.identity,
+            &dir.join("keys").join("kura.pub"),
+            &snap,
+        ) {
+            outln!("  {line}");
+        }
+        outln!(
             "{}",
             ctx.t(
                 "鍵 (keys/) はデモ専用です。本番には使わないでください。",
@@ -222,4 +211,80 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
     } else {
         ExitCode::Integrity
     })
+}
+
+/// The commands to try after the demo, as this user can type them: kura as
+/// it was started (`cargo run --release --` under cargo, else the program as
+/// typed), and the stock-tool checks of the platform (on Windows `certutil`
+/// and a `cmd.exe` pipe: PowerShell 5.1 corrupts binary pipes).
+fn try_next(policy: &Path, identity: &Path, public_key: &Path, snapshot: &Path) -> Vec<String> {
+    let kura = invocation();
+    let p = quote(policy);
+    let id = quote(identity);
+    let mut lines: Vec<String> = [
+        "snapshots",
+        "verify",
+        "check",
+        "audit verify",
+        "prune --dry-run",
+    ]
+    .iter()
+    .map(|c| format!("{kura} --policy {p} {c}"))
+    .collect();
+    lines.push(format!(
+        "{kura} --policy {p} --operator \"{}\" verify -i {id}",
+        demo::DEMO_OPERATOR
+    ));
+    let sums = quote(&snapshot.join("SHA256SUMS"));
+    let archive = quote(&snapshot.join("master.tar.zst.age"));
+    let public_key = quote(public_key);
+    if cfg!(windows) {
+        lines.push(format!("certutil -hashfile {archive} SHA256"));
+        lines.push(format!("minisign -V -p {public_key} -m {sums}"));
+        lines.push(format!(
+            "cmd /c \"age -d -i {id} {archive} | zstd -d | tar -tf -\""
+        ));
+    } else {
+        lines.push(format!(
+            "(cd {} && sha256sum -c SHA256SUMS && minisign -V -p {public_key} -m SHA256SUMS)",
+            quote(snapshot)
+        ));
+        lines.push(format!("age -d -i {id} {archive} | zstd -d | tar -t"));
+    }
+    lines
+}
+
+/// How kura was started, for the hints it prints.
+fn invocation() -> String {
+    let under_cargo = std::env::var_os("CARGO").is_some()
+        && std::env::var("CARGO_PKG_NAME").as_deref() == Ok("kura");
+    if under_cargo {
+        let release = std::env::current_exe()
+            .map(|e| e.components().any(|c| c.as_os_str() == "release"))
+            .unwrap_or(false);
+        return if release {
+            "cargo run --release --".to_string()
+        } else {
+            "cargo run --".to_string()
+        };
+    }
+    let typed = std::env::args_os()
+        .next()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(if cfg!(windows) { "kura.exe" } else { "kura" }));
+    quote(&typed)
+}
+
+/// A path as a shell argument: in double quotes on Windows (cmd.exe), in
+/// single quotes elsewhere when it holds anything a POSIX shell would split.
+fn quote(path: &Path) -> String {
+    let text = path.display().to_string();
+    let plain = |c: char| c.is_alphanumeric() || "/._-+:=@,".contains(c) || c == '\\';
+    if !text.is_empty() && text.chars().all(plain) {
+        text
+    } else if cfg!(windows) {
+        format!("\"{text}\"")
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }

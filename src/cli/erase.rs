@@ -217,7 +217,7 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
                     "id": request, "file": path, "signature": signature, "complete": cert.complete,
                 }));
             } else {
-                println!("{}", path.display());
+                outln!("{}", path.display());
             }
             Ok(ExitCode::Ok)
         }
@@ -228,10 +228,10 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
             if ctx.json {
                 ctx.print_json(&serde_json::json!({ "requests": all, "problems": problems }));
             } else if all.is_empty() {
-                println!("{}", ctx.t("消去依頼はありません", "no erasure requests"));
+                outln!("{}", ctx.t("消去依頼はありません", "no erasure requests"));
             } else {
                 for r in &all {
-                    println!(
+                    outln!(
                         "{}  {:<10} {:<12} {} {}  {} {}  {}",
                         r.id,
                         r.status,
@@ -288,7 +288,7 @@ fn print_request(ctx: &Ctx, r: &Request) {
         ctx.print_json(&serde_json::json!({ "id": r.id, "request": r }));
         return;
     }
-    println!(
+    outln!(
         "{} {}  {}: {}  {}: {}  {}: {}",
         ctx.t("消去依頼", "erasure request"),
         r.id,
@@ -300,7 +300,7 @@ fn print_request(ctx: &Ctx, r: &Request) {
         r.planned
     );
     for i in &r.items {
-        println!(
+        outln!(
             "  {:>3} {:<8} {:<10} {}  {}",
             i.n,
             i.kind,

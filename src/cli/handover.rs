@@ -125,7 +125,7 @@ fn create(ctx: &Ctx, args: CreateArgs) -> Result<ExitCode, Error> {
         describe_create,
     )?;
     for path in &outcome.skipped {
-        eprintln!(
+        errln!(
             "kura: {}: {}",
             ctx.t(
                 "特殊ファイルのため含めませんでした",
@@ -146,24 +146,24 @@ fn create(ctx: &Ctx, args: CreateArgs) -> Result<ExitCode, Error> {
             "skipped": outcome.skipped,
         }));
     } else {
-        println!(
+        outln!(
             "{} {}",
             ctx.t("引継ぎパッケージ", "handover package"),
             m.external_identifier
         );
-        println!(
+        outln!(
             "  {}: {}",
             ctx.t("ファイル", "file"),
             outcome.package.display()
         );
-        println!(
+        outln!(
             "  {}: {} ({} bytes)",
             ctx.t("大きさ", "size"),
             human_bytes(m.package.bytes),
             m.package.bytes
         );
-        println!("  SHA-256: {}", m.package.sha256);
-        println!(
+        outln!("  SHA-256: {}", m.package.sha256);
+        outln!(
             "  {}: {} {} / {}  (Payload-Oxum {})",
             ctx.t("内容", "payload"),
             m.payload.files,
@@ -172,14 +172,14 @@ fn create(ctx: &Ctx, args: CreateArgs) -> Result<ExitCode, Error> {
             m.payload.oxum
         );
         if !m.contents.snapshots.is_empty() {
-            println!(
+            outln!(
                 "  {}: {}",
                 ctx.t("スナップショット", "snapshots"),
                 m.contents.snapshots.join(", ")
             );
         }
         if let Some(a) = &m.contents.audit {
-            println!(
+            outln!(
                 "  {}: {} {} ({})",
                 ctx.t("監査ログ", "audit log"),
                 a.events,
@@ -187,24 +187,24 @@ fn create(ctx: &Ctx, args: CreateArgs) -> Result<ExitCode, Error> {
                 a.head
             );
         }
-        println!(
+        outln!(
             "  {}: {}",
             ctx.t("受信者", "recipients"),
             m.recipients.join(", ")
         );
-        println!(
+        outln!(
             "  {}: {}",
             ctx.t("マニフェスト", "manifest"),
             outcome.manifest_file.display()
         );
-        println!(
+        outln!(
             "  {}: {} ({} {})",
             ctx.t("署名", "signature"),
             outcome.signature_file.display(),
             ctx.t("鍵ID", "key id"),
             m.sender.signing_key_id
         );
-        println!(
+        outln!(
             "{}",
             ctx.t(
                 "受領側には送付元の公開鍵 (署名用 .pub) を別経路で渡し、--sender-key で指定してもらってください。",
@@ -271,13 +271,13 @@ fn verify(ctx: &Ctx, args: VerifyArgs) -> Result<ExitCode, Error> {
             })).collect::<Vec<_>>(),
         }));
     } else {
-        println!(
+        outln!(
             "{} {}",
             ctx.t("引継ぎパッケージ", "handover package"),
             m.external_identifier
         );
         print_signature(ctx, &outcome.signature, m);
-        println!(
+        outln!(
             "  SHA-256: {} ({})",
             ctx.t("マニフェストと一致", "matches the manifest"),
             m.package.sha256
@@ -287,7 +287,7 @@ fn verify(ctx: &Ctx, args: VerifyArgs) -> Result<ExitCode, Error> {
         } else {
             ctx.t("指摘", "FINDING")
         };
-        println!(
+        outln!(
             "  BagIt: {verdict}  {} {} / {}  (Payload-Oxum {})",
             outcome.files,
             ctx.t("ファイル全件照合", "files checked"),
@@ -296,8 +296,8 @@ fn verify(ctx: &Ctx, args: VerifyArgs) -> Result<ExitCode, Error> {
         );
         for f in &outcome.findings {
             match &f.entry {
-                Some(e) => println!("    - {e}: {}", f.detail),
-                None => println!("    - {}", f.detail),
+                Some(e) => outln!("    - {e}: {}", f.detail),
+                None => outln!("    - {}", f.detail),
             }
         }
     }
@@ -339,14 +339,14 @@ fn print_signature(ctx: &Ctx, sig: &handover::SignatureCheck, m: &handover::Hand
             "checked with the key in the manifest (NOT pinned)",
         )
     };
-    println!(
+    outln!(
         "  {}: {} — {} {} ({how})",
         ctx.t("署名", "signature"),
         ctx.t("正常", "valid"),
         ctx.t("鍵ID", "key id"),
         sig.key_id
     );
-    println!(
+    outln!(
         "  {}: {} / {} ({})",
         ctx.t("送付元", "sender"),
         m.sender.organization,
@@ -360,7 +360,7 @@ fn warn_unpinned(ctx: &Ctx, sig: &handover::SignatureCheck) {
     if sig.pinned {
         return;
     }
-    eprintln!(
+    errln!(
         "kura: {}",
         match ctx.lang {
             kura::Lang::Ja => format!(
@@ -430,7 +430,7 @@ fn receive(ctx: &Ctx, args: ReceiveArgs) -> Result<ExitCode, Error> {
             "receipt": r,
         }));
     } else {
-        println!(
+        outln!(
             "{} {}",
             ctx.t(
                 "引継ぎパッケージを受領しました",
@@ -438,12 +438,12 @@ fn receive(ctx: &Ctx, args: ReceiveArgs) -> Result<ExitCode, Error> {
             ),
             r.external_identifier
         );
-        println!(
+        outln!(
             "  SHA-256: {} ({})",
             ctx.t("マニフェストと一致", "matches the manifest"),
             r.package.sha256
         );
-        println!(
+        outln!(
             "  BagIt: {}  {} {} / {}  (Payload-Oxum {})",
             ctx.t("正常", "valid"),
             r.payload.files,
@@ -454,19 +454,19 @@ fn receive(ctx: &Ctx, args: ReceiveArgs) -> Result<ExitCode, Error> {
             human_bytes(r.payload.bytes),
             r.payload_oxum
         );
-        println!(
+        outln!(
             "  {}: {}",
             ctx.t("展開先", "bag"),
             outcome.bag_dir.display()
         );
-        println!(
+        outln!(
             "  {}: {}",
             ctx.t("預り証", "receipt"),
             outcome.receipt_json.display()
         );
-        println!("  HTML: {}", outcome.receipt_html.display());
+        outln!("  HTML: {}", outcome.receipt_html.display());
         if outcome.signatures.is_empty() {
-            println!(
+            outln!(
                 "  {}",
                 ctx.t(
                     "預り証は署名されていません (ポリシーに [signing] がありません)",

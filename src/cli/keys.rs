@@ -50,8 +50,8 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
                     "passphrase_protected": !no_passphrase,
                 }));
             } else {
-                println!("{recipient}");
-                eprintln!(
+                outln!("{recipient}");
+                errln!(
                     "{} {}",
                     ctx.t("秘密鍵を書き込みました:", "identity written to"),
                     out.display()
@@ -65,7 +65,7 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
                 ctx.print_json(&serde_json::json!({ "recipients": recipients }));
             } else {
                 for r in recipients {
-                    println!("{r}");
+                    outln!("{r}");
                 }
             }
         }
@@ -76,8 +76,8 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
                     "id": key, "key_id": key, "secret_file": secret, "public_file": public,
                 }));
             } else {
-                println!("{key}");
-                eprintln!(
+                outln!("{key}");
+                errln!(
                     "{} {} / {}",
                     ctx.t("署名鍵を書き込みました:", "signing keys written to"),
                     secret.display(),

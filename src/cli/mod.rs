@@ -3,6 +3,9 @@
 //! options, the shared context, and the one place where an error becomes a
 //! message on stderr and an exit code.
 
+#[macro_use]
+mod output;
+
 mod audit;
 mod backup;
 mod check;
@@ -21,7 +24,7 @@ mod snapshots;
 mod verify;
 mod volume;
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -67,7 +70,7 @@ pub struct Cli {
     /// Print one JSON object on stdout instead of human text
     #[arg(long, global = true)]
     json: bool,
-    /// Language of human output [default: from LANG]
+    /// Language of human output [default: the system's: LANG on Unix, the UI language on Windows]
     #[arg(long, global = true, env = "KURA_LANG", value_parser = ["ja", "en"])]
     lang: Option<String>,
     /// No progress output
@@ -278,9 +281,10 @@ impl Ctx {
 
     /// Prints a JSON value on stdout.
     fn print_json(&self, value: &serde_json::Value) {
-        let mut out = std::io::stdout().lock();
-        let _ = serde_json::to_writer_pretty(&mut out, value);
-        let _ = writeln!(out);
+        match serde_json::to_string_pretty(value) {
+            Ok(text) => outln!("{text}"),
+            Err(e) => errln!("kura: {e}"),
+        }
     }
 
     fn progress(&self) -> progress::Bar {
@@ -313,7 +317,7 @@ pub fn main() -> std::process::ExitCode {
         .lang
         .as_deref()
         .and_then(Lang::parse)
-        .unwrap_or_else(|| Lang::from_locale(std::env::var("LANG").ok().as_deref()));
+        .unwrap_or_else(Lang::from_system);
     let json = cli.json;
     let document_lang = cli
         .lang
@@ -340,6 +344,7 @@ pub fn main() -> std::process::ExitCode {
             e.exit_code()
         }
     };
+    let code = output::exit_code(code, lang);
     std::process::ExitCode::from(code.code() as u8)
 }
 
@@ -373,15 +378,16 @@ fn report_error(e: &Error, lang: Lang, json: bool) {
             "ok": false,
             "error": { "exit_code": e.exit_code().code(), "message": e.message(lang) },
         });
-        let _ = serde_json::to_writer_pretty(std::io::stdout().lock(), &value);
-        println!();
+        if let Ok(text) = serde_json::to_string_pretty(&value) {
+            outln!("{text}");
+        }
     }
 }
 
 fn print_error(e: &Error, lang: Lang) {
     let label = lang.pick("エラー", "error");
-    eprintln!("kura: {label}: {}", e.message(lang));
+    errln!("kura: {label}: {}", e.message(lang));
     if let Some(hint) = e.hint(lang) {
-        eprintln!("  {}: {hint}", lang.pick("対処", "hint"));
+        errln!("  {}: {hint}", lang.pick("対処", "hint"));
     }
 }

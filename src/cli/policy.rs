@@ -18,23 +18,23 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
         ctx.print_json(&serde_json::json!({ "ok": true, "policy": p }));
         return Ok(ExitCode::Ok);
     }
-    println!("{}: {}", ctx.t("ポリシー", "policy"), p.file.display());
-    println!(
+    outln!("{}: {}", ctx.t("ポリシー", "policy"), p.file.display());
+    outln!(
         "  {}: {} / {}",
         ctx.t("履行場所", "site"),
         p.site.name,
         p.site.system
     );
     if let Some(c) = &p.site.contractor {
-        println!("  {}: {c}", ctx.t("受託者", "contractor"));
+        outln!("  {}: {c}", ctx.t("受託者", "contractor"));
     }
-    println!(
+    outln!(
         "  {}: {} 〜 {}",
         ctx.t("契約期間", "contract"),
         p.site.contract_start,
         p.site.contract_end
     );
-    println!(
+    outln!(
         "  {}: {}",
         ctx.t("作業者", "operators"),
         p.operators
@@ -47,49 +47,49 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
             .join(", ")
     );
     if !p.erasure.approvers.is_empty() {
-        println!("  {}:", ctx.t("消去の承認者", "erasure approvers"));
+        outln!("  {}:", ctx.t("消去の承認者", "erasure approvers"));
         for a in &p.erasure.approvers {
-            println!("    {} ({})", a.name, a.public_key.display());
+            outln!("    {} ({})", a.name, a.public_key.display());
         }
     }
-    println!("  {}:", ctx.t("バックアップ対象", "sources"));
+    outln!("  {}:", ctx.t("バックアップ対象", "sources"));
     for s in &p.sources {
-        println!("    {} ({})", s.name, s.label);
+        outln!("    {} ({})", s.name, s.label);
         for path in &s.paths {
-            println!("      {}", path.path.display());
+            outln!("      {}", path.path.display());
         }
         if let Some(cmd) = &s.prepare {
-            println!("      prepare: {}", cmd.join(" "));
+            outln!("      prepare: {}", cmd.join(" "));
         }
     }
-    println!("  {}:", ctx.t("保存先", "destinations"));
+    outln!("  {}:", ctx.t("保存先", "destinations"));
     for d in &p.destinations {
-        println!("    {} ({}): {}", d.name, d.label, d.path.display());
-        println!("      volumes: [{}]", d.volumes.join(", "));
+        outln!("    {} ({}): {}", d.name, d.label, d.path.display());
+        outln!("      volumes: [{}]", d.volumes.join(", "));
         if let Some(g) = d.min_free_gib {
-            println!("      min_free_gib: {g}");
+            outln!("      min_free_gib: {g}");
         }
     }
-    println!("  {}:", ctx.t("暗号化の受信者", "recipients"));
+    outln!("  {}:", ctx.t("暗号化の受信者", "recipients"));
     for r in &p.recipients {
-        println!("    {r}");
+        outln!("    {r}");
     }
     match &p.signing {
-        Some(s) => println!(
+        Some(s) => outln!(
             "  {}: {} / {}",
             ctx.t("署名", "signing"),
             s.secret_key.display(),
             s.public_key.display()
         ),
-        None => println!("  {}: {}", ctx.t("署名", "signing"), ctx.t("なし", "off")),
+        None => outln!("  {}: {}", ctx.t("署名", "signing"), ctx.t("なし", "off")),
     }
-    println!(
+    outln!(
         "  {}: zstd level {}, threads {}",
         ctx.t("圧縮", "compression"),
         p.compression.level,
         p.compression.threads
     );
-    println!(
+    outln!(
         "  {}: {} {}, {} {}",
         ctx.t("スケジュール", "schedule"),
         ctx.t("毎月", "day of month"),
@@ -97,19 +97,19 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
         ctx.t("猶予日数", "grace days"),
         p.schedule.grace_days
     );
-    println!(
+    outln!(
         "  {}: keep_monthly {}, keep_yearly {}",
         ctx.t("保持", "retention"),
         p.retention.keep_monthly,
         p.retention.keep_yearly
     );
-    println!(
+    outln!(
         "  {}: {}",
         ctx.t("監査ログ", "audit database"),
         p.audit_database.display()
     );
     for d in &p.disks {
-        println!(
+        outln!(
             "  {} {}: {}",
             ctx.t("空き容量の点検", "disk"),
             d.label,
@@ -117,7 +117,7 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
         );
     }
     for d in p.destinations.iter().filter(|d| d.volumes.is_empty()) {
-        eprintln!(
+        errln!(
             "kura: {}",
             if ctx.lang == kura::Lang::Ja {
                 format!("注意: 保存先「{}」の volumes が空のため、バックアップは拒否されます。kura volume register で登録した id を追加してください", d.name)
@@ -126,6 +126,6 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
             }
         );
     }
-    println!("{}", ctx.t("ポリシーは有効です。", "The policy is valid."));
+    outln!("{}", ctx.t("ポリシーは有効です。", "The policy is valid."));
     Ok(ExitCode::Ok)
 }

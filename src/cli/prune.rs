@@ -48,7 +48,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
         } else {
             for d in &decisions {
                 if d.keep {
-                    println!(
+                    outln!(
                         "{} {}  {} ({})",
                         ctx.t("保持", "keep  "),
                         d.id,
@@ -56,11 +56,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
                         d.reasons.join(", ")
                     );
                 } else {
-                    println!("{} {}  {}", ctx.t("消去", "erase "), d.id, d.month);
+                    outln!("{} {}  {}", ctx.t("消去", "erase "), d.id, d.month);
                 }
             }
             if going.is_empty() {
-                println!("{}", ctx.t("消去対象はありません", "nothing to prune"));
+                outln!("{}", ctx.t("消去対象はありません", "nothing to prune"));
             }
         }
         return Ok(ExitCode::Ok);
@@ -80,7 +80,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
             "id": req.id, "dry_run": false, "decisions": decisions, "request": req,
         }));
     } else {
-        println!(
+        outln!(
             "{} {} ({} {} {} {})",
             ctx.t("消去依頼を作成しました:", "erasure request created:"),
             req.id,
@@ -89,7 +89,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
             req.items.len(),
             ctx.t("ファイル", "files")
         );
-        println!(
+        outln!(
             "{}",
             ctx.t(
                 "書面で承認を得てから kura erase approve / execute を実行してください。まだ何も削除していません。",

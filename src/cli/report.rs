@@ -48,7 +48,7 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
         _ => report::render_html(&r, lang),
     };
     match &out {
-        None => print!("{text}"),
+        None => out!("{text}"),
         Some(path) => {
             media::write_document(path, text.as_bytes())?;
             let signature = match &policy.signing {
@@ -65,7 +65,7 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
                     "id": r.month, "file": path, "signature": signature, "checkpoint": r.checkpoint,
                 }));
             } else {
-                println!("{}", path.display());
+                outln!("{}", path.display());
             }
         }
     }

@@ -79,7 +79,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
             "archives": outcome.archives,
         }));
     } else {
-        println!(
+        outln!(
             "{} {} ({} {}) → {}",
             ctx.t("スナップショット", "snapshot"),
             outcome.snapshot,
@@ -88,7 +88,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
             outcome.to.display()
         );
         for a in &outcome.archives {
-            println!(
+            outln!(
                 "  {:<14} {:>6} {}  {:>10}  {}  {}",
                 a.name,
                 a.files,

@@ -1,5 +1,7 @@
 //! `kura schedule print`: the monthly job for systemd or the Windows Task Scheduler.
 
+use std::io::IsTerminal;
+
 use clap::Subcommand;
 use kura::{Error, ExitCode};
 
@@ -12,7 +14,7 @@ pub enum Command {
         /// systemd or windows
         #[arg(long, value_parser = ["systemd", "windows"])]
         system: String,
-        /// Write to a file instead (the Windows XML as UTF-16, as schtasks wants it)
+        /// Write to a file instead (the Windows XML as UTF-16, as schtasks wants it; required for it unless stdout is a terminal)
         #[arg(long, value_name = "FILE")]
         out: Option<std::path::PathBuf>,
     },
@@ -43,7 +45,7 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
         .iter()
         .any(|o| kura::names::same_person(&o.name, JOB_OPERATOR))
     {
-        eprintln!(
+        errln!(
             "kura: {}",
             ctx.t(
                 "注意: ポリシーの [access].operators に \"scheduled-task\" を追加してください",
@@ -52,7 +54,16 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
         );
     }
     match out {
-        None => print!("{text}"),
+        // Task Scheduler wants the UTF-16 the declaration says. A redirection
+        // cannot promise it (cmd.exe passes bytes, PowerShell 5.1 re-encodes
+        // them), so only a terminal gets the text, for reading.
+        None if system == "windows" && !std::io::stdout().is_terminal() => {
+            return Err(Error::usage(
+                "タスク スケジューラ用の XML は --out FILE で書き出してください (UTF-16 で書きます。リダイレクトでは文字コードが保証されません)",
+                "write the Task Scheduler XML with --out FILE (it is written as UTF-16; a redirection cannot keep that encoding)",
+            ));
+        }
+        None => out!("{text}"),
         Some(path) => {
             let bytes: Vec<u8> = if system == "windows" {
                 // UTF-16LE with a byte-order mark, matching the XML declaration.
@@ -63,7 +74,7 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
                 text.into_bytes()
             };
             kura::media::write_document(&path, &bytes)?;
-            println!("{}", path.display());
+            outln!("{}", path.display());
         }
     }
     Ok(ExitCode::Ok)

@@ -52,7 +52,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
             }));
             continue;
         }
-        println!(
+        outln!(
             "{} ({}): {}  [{}]",
             d.name,
             d.label,
@@ -60,11 +60,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
             volume.as_deref().unwrap_or("?")
         );
         if listed.is_empty() {
-            println!("  {}", ctx.t("(スナップショットなし)", "(no snapshots)"));
+            outln!("  {}", ctx.t("(スナップショットなし)", "(no snapshots)"));
         }
         for s in &listed {
             match &s.meta {
-                Ok(m) => println!(
+                Ok(m) => outln!(
                     "  {}  {}  {:>2} {}  {:>10}  {}{}{}",
                     s.id,
                     m.month,
@@ -83,7 +83,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
                         ""
                     }
                 ),
-                Err(e) => println!("  {}  {}: {e}", s.id, ctx.t("読めません", "unreadable")),
+                Err(e) => outln!("  {}  {}: {e}", s.id, ctx.t("読めません", "unreadable")),
             }
         }
     }

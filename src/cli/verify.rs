@@ -135,9 +135,9 @@ fn first_problem(verdicts: &[DestinationVerdict]) -> Option<Error> {
 
 fn print_human(ctx: &Ctx, verdicts: &[DestinationVerdict]) {
     for d in verdicts {
-        println!("{}: {}", d.name, d.path.display());
+        outln!("{}: {}", d.name, d.path.display());
         if let Some(e) = &d.error {
-            println!("  {} {}", ctx.t("指摘", "FINDING"), e.message(ctx.lang));
+            outln!("  {} {}", ctx.t("指摘", "FINDING"), e.message(ctx.lang));
         }
         for s in &d.snapshots {
             let level = if s.level == "full" {
@@ -155,9 +155,9 @@ fn print_human(ctx: &Ctx, verdicts: &[DestinationVerdict]) {
                 Some(false) => ctx.t(", 署名 不正", ", signature INVALID"),
                 None => "",
             };
-            println!("  {} [{level}{sig}] {verdict}", s.id);
+            outln!("  {} [{level}{sig}] {verdict}", s.id);
             for f in &s.findings {
-                println!("    - {f}");
+                outln!("    - {f}");
             }
             for a in &s.archives {
                 let mark = if a.findings.is_empty() {
@@ -165,7 +165,7 @@ fn print_human(ctx: &Ctx, verdicts: &[DestinationVerdict]) {
                 } else {
                     ctx.t("指摘", "FINDING")
                 };
-                println!(
+                outln!(
                     "    {:<14} {:>6} {}  {}",
                     a.name,
                     a.files,
@@ -173,16 +173,16 @@ fn print_human(ctx: &Ctx, verdicts: &[DestinationVerdict]) {
                     mark
                 );
                 for f in &a.findings {
-                    println!("      - {f}");
+                    outln!("      - {f}");
                 }
                 if let Some(changes) = &a.changes {
                     if changes.is_empty() {
-                        println!(
+                        outln!(
                             "      {}",
                             ctx.t("元データから変更なし", "source unchanged since")
                         );
                     } else {
-                        println!(
+                        outln!(
                             "      {} {}",
                             changes.len(),
                             ctx.t(
@@ -191,7 +191,7 @@ fn print_human(ctx: &Ctx, verdicts: &[DestinationVerdict]) {
                             )
                         );
                         for c in changes {
-                            println!("        {c}");
+                            outln!("        {c}");
                         }
                     }
                 }

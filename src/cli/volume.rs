@@ -40,8 +40,8 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
             "id": marker.id, "label": marker.label, "path": dir,
         }));
     } else {
-        println!("{}", marker.id);
-        eprintln!(
+        outln!("{}", marker.id);
+        errln!(
             "{}",
             ctx.t(
                 "この id をポリシーの保存先の volumes に追加すると、このディスクへバックアップできます。",

@@ -655,9 +655,9 @@ fn overwrite_checked(
             return Err(io::Error::other("read-back found bytes that were not overwritten").into());
         }
     }
+    let note = links_note(&meta, &file);
     drop(file);
     stage(st::ZEROED, Some(readback)).map_err(Fault::Stop)?;
-    let note = links_note(&meta);
     fs::remove_file(path)?;
     if let Some(dir) = path.parent() {
         media::sync_dir(dir).map_err(|e| io::Error::other(e.to_string()))?;
@@ -673,20 +673,32 @@ fn overwrite_checked(
     }
 }
 
-#[cfg(unix)]
-fn links_note(meta: &fs::Metadata) -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
-    (meta.nlink() > 1).then(|| {
+/// Says so when other names still lead to the overwritten file.
+fn links_note(meta: &fs::Metadata, file: &fs::File) -> Option<String> {
+    #[cfg(unix)]
+    let links = {
+        use std::os::unix::fs::MetadataExt;
+        let _ = file;
+        meta.nlink()
+    };
+    #[cfg(windows)]
+    let links = {
+        let _ = meta;
+        winapi_util::file::information(file)
+            .map(|i| i.number_of_links())
+            .unwrap_or(1)
+    };
+    #[cfg(not(any(unix, windows)))]
+    let links = {
+        let _ = (meta, file);
+        1
+    };
+    (links > 1).then(|| {
         format!(
             "{} other hard link(s) remain; their contents are the overwritten zeros",
-            meta.nlink() - 1
+            links - 1
         )
     })
-}
-
-#[cfg(not(unix))]
-fn links_note(_: &fs::Metadata) -> Option<String> {
-    None
 }
 
 #[cfg(test)]

@@ -243,6 +243,10 @@ fn a_whole_chain_rewrite_passes_the_chain_but_not_the_snapshot_checkpoints() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "runs Linux stock tools (age, zstd, tar, minisign, sqlite3, bagit.py); tests/integration/wine.rs takes kura.exe across to them"
+)]
 fn the_audit_archive_restores_with_stock_tools_to_a_sound_database() {
     if !(have_tool("age") && have_tool("zstd") && have_tool("sqlite3")) {
         return;
@@ -351,6 +355,10 @@ fn export_writes_jsonl_and_csv_with_every_event() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "runs Linux stock tools (age, zstd, tar, minisign, sqlite3, bagit.py); tests/integration/wine.rs takes kura.exe across to them"
+)]
 fn the_checkpoint_signature_verifies_with_minisign() {
     if !have_tool("minisign") {
         return;
@@ -393,6 +401,10 @@ fn a_garbage_database_is_named_and_never_panics() {
 /// the next command that would append refuses (exit 1) instead of running
 /// with it.
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "edits the audit database with the Linux sqlite3 shell"
+)]
 fn a_planted_trigger_that_swallows_restore_events_is_named_and_nothing_runs_with_it() {
     if !have_tool("sqlite3") {
         return;
@@ -440,6 +452,10 @@ fn a_planted_trigger_that_swallows_restore_events_is_named_and_nothing_runs_with
 /// snapshot's checkpoint, and the chain and that checkpoint still agree:
 /// the missing trigger is what shows it.
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "edits the audit database with the Linux sqlite3 shell"
+)]
 fn a_dropped_delete_trigger_and_a_tail_cut_back_to_the_snapshot_checkpoint_are_found() {
     if !have_tool("sqlite3") {
         return;

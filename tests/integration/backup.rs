@@ -175,7 +175,7 @@ fn missing_source_path_is_exit_3_naming_the_policy_line() {
     site.backup()
         .assert()
         .code(3)
-        .stderr(predicate::str::contains("logs/system"))
+        .stderr(predicate::str::contains(crate::util::native("logs/system")))
         .stderr(predicate::str::contains("kura.toml:17:10"));
     assert!(Site::snapshot_entries(&site.dest()).is_empty());
 }

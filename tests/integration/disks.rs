@@ -91,7 +91,7 @@ fn run_watched(mut cmd: Command) -> (ExitStatus, String) {
 fn kura_cmd(site: &Site, args: &[&str]) -> Command {
     let mut c = Command::new(assert_cmd::cargo::cargo_bin("kura"));
     c.current_dir(&site.root)
-        .env("LANG", "C")
+        .env("LANG", crate::util::ENGLISH_LOCALE)
         .arg("--policy")
         .arg(site.policy_path())
         .args(["--operator", OPERATOR])

@@ -100,7 +100,7 @@ fn kura_process(site: &Site, now: &str, args: &[&str]) -> Command {
     }
     let tmp = site.root.join("tmp");
     fs::create_dir_all(&tmp).unwrap();
-    c.env("LANG", "C")
+    c.env("LANG", crate::util::ENGLISH_LOCALE)
         .env("KURA_NOW", now)
         .env("TMPDIR", &tmp)
         .current_dir(&site.root)
@@ -393,11 +393,19 @@ fn kill_trial(site: &Site, hour: i64, when: KillAt, tally: &mut KillTally) {
             }
         }
     }
+    let ended_first = child.try_wait().unwrap().is_some();
     let _ = child.kill(); // SIGKILL; fails harmlessly if it already ended
     let out = child.wait_with_output().unwrap();
     let (visible, leftovers) = visible_and_leftovers(&site.dest());
     tally.most_leftovers = tally.most_leftovers.max(leftovers.len());
-    if out.status.code().is_some() {
+    // Unix: a killed child has no exit code. Windows: TerminateProcess gives
+    // it exit code 1, which only a child still running when killed can have.
+    let killed = if cfg!(windows) {
+        !ended_first && out.status.code() == Some(1)
+    } else {
+        out.status.code().is_none()
+    };
+    if !killed {
         // It ended on its own: then it must have succeeded.
         assert_code(&out, &[0], &format!("run {id} (ended by itself)"));
         tally.finished_before_kill += 1;
@@ -696,6 +704,10 @@ fn backup_in_process(
 /// path, nothing visible is left where it went, and the second destination
 /// gets a snapshot that verifies.
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "Windows refuses to rename or remove a directory while kura has a file open in it (os error 145), so a test cannot make this fault; a pulled USB disk is a device removal"
+)]
 fn a_destination_disappearing_mid_run_fails_alone_and_nothing_is_recreated() {
     let mut trials = 0;
     for label in ["マスターデータ", "system-logs", "監査ログ"] {
@@ -722,7 +734,7 @@ fn a_destination_disappearing_mid_run_fails_alone_and_nothing_is_recreated() {
             let text = failure.to_string();
             assert!(
                 text.contains("hdd1")
-                    && text.contains("usb/kura")
+                    && text.contains(&crate::util::native("usb/kura"))
                     && text.contains("not connected"),
                 "{what}: {text}"
             );
@@ -750,6 +762,10 @@ fn a_destination_disappearing_mid_run_fails_alone_and_nothing_is_recreated() {
 /// a message naming the destination's files, no panic, and the old path is
 /// not recreated.
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "pauses kura with SIGSTOP, which Windows lacks; a_destination_disappearing_mid_run_fails_alone_and_nothing_is_recreated is the same fault in process"
+)]
 fn the_binary_exits_3_when_its_only_destination_is_renamed_away_mid_write() {
     let site = Site::new();
     random_files(&site.root.join("data/master/bulk"), 8, 2 << 20, 7);
@@ -870,6 +886,10 @@ fn destination_unmounted_during_prepare_got_the_snapshot_on_the_system_drive() {
 /// Deterministic overlap: the first run is stopped while it writes, the
 /// second runs to its end (exit 3, the lock), the first is resumed (exit 0).
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "pauses kura with SIGSTOP, which Windows lacks; backup.rs a_second_run_while_the_destination_is_locked_exits_3 tests the lock"
+)]
 fn a_second_backup_while_the_first_writes_exits_3_and_the_first_completes() {
     let site = Site::new();
     random_files(&site.root.join("data/master/bulk"), 8, 2 << 20, 9);

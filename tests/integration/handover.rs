@@ -108,6 +108,10 @@ fn events(site: &Site) -> Vec<(String, String, String)> {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "runs Linux stock tools (age, zstd, tar, minisign, sqlite3, bagit.py); tests/integration/wine.rs takes kura.exe across to them"
+)]
 fn a_package_opens_with_stock_age_zstd_tar_and_validates_with_bagit_py() {
     if !(have_tool("age") && have_tool("zstd") && have_tool("tar") && have_bagit()) {
         return;
@@ -374,9 +378,9 @@ fn a_manifest_swapped_from_another_package_is_exit_1() {
         .stderr(predicate::str::contains("manifest"));
     // A manifest edited to fit the package no longer verifies.
     let text = fs::read_to_string(manifest_of(&other)).unwrap();
-    let digest = sh(&format!("sha256sum '{}'", package.display()), &sender.root);
+    let digest = crate::util::sha256_hex(&package);
     let m: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let forged = text.replace(m["package"]["sha256"].as_str().unwrap(), &digest[..64]);
+    let forged = text.replace(m["package"]["sha256"].as_str().unwrap(), &digest);
     fs::write(manifest_of(&package), forged).unwrap();
     receiving(&receiver, "verify", &package)
         .assert()
@@ -496,6 +500,10 @@ fn names_that_read_like_percent_escapes_round_trip() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "Windows cannot create a name ending in a space or holding a line break, so there is nothing to refuse (entry_names.rs reserved_and_invalid_windows_names_are_recognised covers the check)"
+)]
 fn file_names_ending_in_whitespace_or_holding_a_line_break_are_refused_by_create() {
     let sender = Site::new();
     let receiver = Site::new();
@@ -738,6 +746,10 @@ with tarfile.open("bag.tar", "w", format=tarfile.PAX_FORMAT) as t:
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "runs Linux stock tools (age, zstd, tar, minisign, sqlite3, bagit.py); tests/integration/wine.rs takes kura.exe across to them"
+)]
 fn a_re_signed_package_with_an_altered_bag_or_hostile_entries_is_exit_1_and_writes_nothing() {
     if !(have_tool("age") && have_tool("zstd") && have_tool("tar") && have_tool("minisign")) {
         return;

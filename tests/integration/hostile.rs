@@ -607,6 +607,10 @@ fn restore_refuses(hostile: Hostile) {
 // The tests
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "runs Linux stock tools (age, zstd, tar, minisign, sqlite3, bagit.py); tests/integration/wine.rs takes kura.exe across to them"
+)]
 fn hostile_archives_carry_their_entries_verbatim_for_stock_tar() {
     if !have_tool("tar") {
         return;

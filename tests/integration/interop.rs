@@ -5,6 +5,10 @@ use std::fs;
 use crate::util::{have_tool, sh, tree, Site};
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "runs Linux stock tools (age, zstd, tar, minisign, sqlite3, bagit.py); tests/integration/wine.rs takes kura.exe across to them"
+)]
 fn every_archive_restores_with_stock_age_zstd_tar_and_matches_the_source() {
     if !(have_tool("age") && have_tool("zstd") && have_tool("tar") && have_tool("sha256sum")) {
         return;
@@ -59,6 +63,10 @@ fn every_archive_restores_with_stock_age_zstd_tar_and_matches_the_source() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "runs Linux stock tools (age, zstd, tar, minisign, sqlite3, bagit.py); tests/integration/wine.rs takes kura.exe across to them"
+)]
 fn snapshot_checks_with_sha256sum_and_minisign_without_any_key() {
     if !(have_tool("sha256sum") && have_tool("minisign")) {
         return;
@@ -94,6 +102,10 @@ fn snapshot_checks_with_sha256sum_and_minisign_without_any_key() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "runs Linux stock tools (age, zstd, tar, minisign, sqlite3, bagit.py); tests/integration/wine.rs takes kura.exe across to them"
+)]
 fn stock_age_keygen_identity_and_minisign_keys_work_in_a_policy() {
     if !(have_tool("age-keygen") && have_tool("minisign") && have_tool("age")) {
         return;

@@ -46,7 +46,7 @@ pub(crate) fn spawn(site: &Site, args: &[&str]) -> Child {
     ] {
         c.env_remove(var);
     }
-    c.env("LANG", "C")
+    c.env("LANG", crate::util::ENGLISH_LOCALE)
         .env("KURA_NOW", NOW)
         .current_dir(&site.root)
         .arg("--policy")

@@ -7,7 +7,7 @@ use std::fs;
 
 use predicates::prelude::*;
 
-use crate::util::{sh, Site, OPERATOR, SNAPSHOT_ID};
+use crate::util::{Site, OPERATOR, SNAPSHOT_ID};
 
 const FEBRUARY: &str = "2024-02-29T01:00:00Z";
 const FEBRUARY_ID: &str = "20240229T010000Z";
@@ -85,10 +85,7 @@ fn a_rogue_policy_with_its_own_log_cannot_remove_or_add_a_snapshot_unseen() {
         .success();
     // And the January snapshot gone, as their erasure under their log would
     // leave it: the real log has no record of either.
-    sh(
-        &format!("rm -rf 'usb/kura/snapshots/{SNAPSHOT_ID}'"),
-        &site.root,
-    );
+    fs::remove_dir_all(site.dest().join("snapshots").join(SNAPSHOT_ID)).unwrap();
 
     let (code, v) = check(&site);
     assert_eq!(code, 1, "{v}");
@@ -124,12 +121,9 @@ fn a_snapshot_copied_onto_the_disk_from_elsewhere_is_named() {
     backup_at(&site, crate::util::NOW);
     let other = Site::new();
     backup_at(&other, FEBRUARY);
-    sh(
-        &format!(
-            "cp -r '{}' usb/kura/snapshots/",
-            other.dest().join("snapshots").join(FEBRUARY_ID).display()
-        ),
-        &site.root,
+    crate::util::copy_tree(
+        &other.dest().join("snapshots").join(FEBRUARY_ID),
+        &site.dest().join("snapshots").join(FEBRUARY_ID),
     );
     let (code, v) = check(&site);
     assert_eq!(code, 1, "{v}");

@@ -120,6 +120,10 @@ fn keys_are_never_overwritten() {
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "runs Linux stock tools (age, zstd, tar, minisign, sqlite3, bagit.py); tests/integration/wine.rs takes kura.exe across to them"
+)]
 fn kura_signing_keys_work_with_the_stock_minisign() {
     if !have_tool("minisign") {
         return;

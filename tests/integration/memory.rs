@@ -40,7 +40,7 @@ fn backup_of_incompressible_data_stays_under_64_mib() {
     let mut child = std::process::Command::new(bin)
         .current_dir(&site.root)
         .env("KURA_NOW", NOW)
-        .env("LANG", "C")
+        .env("LANG", crate::util::ENGLISH_LOCALE)
         .args([
             "--policy",
             "kura.toml",

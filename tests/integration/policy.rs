@@ -252,7 +252,11 @@ fn an_approver_key_that_cannot_be_loaded_is_a_policy_error_at_its_line() {
     assert_eq!(approvers[0]["name"], "札幌 花子");
     assert_eq!(
         approvers[0]["public_key"],
-        site.root.join("keys/approver-hanako.pub").to_str().unwrap()
+        site.root
+            .join("keys")
+            .join("approver-hanako.pub")
+            .to_str()
+            .unwrap()
     );
 }
 
