@@ -5,16 +5,21 @@
 //! On Unix these are created 0600 (directories 0700) where they are made; this
 //! module only checks. On Windows the mode bits mean nothing, so kura gives
 //! each of them a *protected* DACL (no entries inherited from the folder
-//! above) with one entry: full control for the user kura runs as, inherited by
-//! everything created inside a directory. It is what `icacls PATH
-//! /inheritance:r /grant:r "%USERNAME%:(OI)(CI)F"` makes. Administrators can
-//! still take ownership; that is Windows' rule, not kura's.
+//! above) with full control for the user kura runs as, for SYSTEM and for
+//! the Administrators group, and nobody else, inherited by everything created
+//! inside a directory: what `icacls PATH /inheritance:r /grant:r
+//! "%USERNAME%:(OI)(CI)F" *S-1-5-18:(OI)(CI)F *S-1-5-32-544:(OI)(CI)F` makes.
+//! SYSTEM and Administrators are Windows' counterpart of root, which 0600
+//! does not keep out either; and the scheduled backup runs as SYSTEM and must
+//! read the signing key and append to the audit log that an administrator
+//! made.
 
 use std::io;
 use std::path::Path;
 
 /// Gives `path` (a file, or a directory whose future contents inherit it)
-/// owner-only access. A no-op on Unix, where the mode given at creation does it.
+/// owner-only access (on Windows: the user, SYSTEM and Administrators). A
+/// no-op on Unix, where the mode given at creation does it.
 pub fn restrict(path: &Path) -> io::Result<()> {
     #[cfg(windows)]
     {
@@ -29,7 +34,7 @@ pub fn restrict(path: &Path) -> io::Result<()> {
 
 /// Whether only the owner can read or change `path`: on Unix no group or
 /// other permission bits; on Windows a DACL whose every entry allows the
-/// current user (and nobody else).
+/// current user, SYSTEM or Administrators, and nobody else.
 ///
 /// Under Wine (the test stage) this is false even after [`restrict`]: Wine 8
 /// accepts the DACL but neither keeps nor returns it; it answers with the
@@ -71,9 +76,11 @@ mod windows {
         TRUSTEE_W,
     };
     use windows_sys::Win32::Security::{
-        EqualSid, GetAce, GetTokenInformation, TokenUser, ACCESS_ALLOWED_ACE, ACL,
+        CreateWellKnownSid, EqualSid, GetAce, GetTokenInformation, TokenUser,
+        WinBuiltinAdministratorsSid, WinLocalSystemSid, ACCESS_ALLOWED_ACE, ACL,
         DACL_SECURITY_INFORMATION, NO_INHERITANCE, PROTECTED_DACL_SECURITY_INFORMATION,
-        PSECURITY_DESCRIPTOR, PSID, SUB_CONTAINERS_AND_OBJECTS_INHERIT, TOKEN_QUERY, TOKEN_USER,
+        PSECURITY_DESCRIPTOR, PSID, SECURITY_MAX_SID_SIZE, SUB_CONTAINERS_AND_OBJECTS_INHERIT,
+        TOKEN_QUERY, TOKEN_USER, WELL_KNOWN_SID_TYPE,
     };
     use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
 
@@ -129,14 +136,61 @@ mod windows {
         }
     }
 
+    /// A well-known SID (SYSTEM, Administrators), in a buffer of its own.
+    struct WellKnown {
+        buffer: [u64; (SECURITY_MAX_SID_SIZE as usize).div_ceil(8)],
+    }
+
+    impl WellKnown {
+        fn new(kind: WELL_KNOWN_SID_TYPE) -> io::Result<WellKnown> {
+            let mut sid = WellKnown {
+                buffer: [0; (SECURITY_MAX_SID_SIZE as usize).div_ceil(8)],
+            };
+            let mut len = SECURITY_MAX_SID_SIZE;
+            // SAFETY: the buffer holds SECURITY_MAX_SID_SIZE bytes, as `len` says.
+            let ok = unsafe {
+                CreateWellKnownSid(kind, null_mut(), sid.buffer.as_mut_ptr().cast(), &mut len)
+            };
+            if ok == 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(sid)
+        }
+
+        fn sid(&self) -> PSID {
+            self.buffer.as_ptr().cast_mut().cast()
+        }
+    }
+
+    /// The SIDs that may hold an entry: the user, SYSTEM, Administrators.
+    struct Allowed {
+        user: User,
+        system: WellKnown,
+        administrators: WellKnown,
+    }
+
+    impl Allowed {
+        fn new() -> io::Result<Allowed> {
+            Ok(Allowed {
+                user: User::current()?,
+                system: WellKnown::new(WinLocalSystemSid)?,
+                administrators: WellKnown::new(WinBuiltinAdministratorsSid)?,
+            })
+        }
+
+        fn sids(&self) -> [PSID; 3] {
+            [self.user.sid(), self.system.sid(), self.administrators.sid()]
+        }
+    }
+
     pub fn restrict(path: &Path) -> io::Result<()> {
-        let user = User::current()?;
+        let allowed = Allowed::new()?;
         let inheritance = if path.is_dir() {
             SUB_CONTAINERS_AND_OBJECTS_INHERIT
         } else {
             NO_INHERITANCE
         };
-        let entry = EXPLICIT_ACCESS_W {
+        let entries = allowed.sids().map(|sid| EXPLICIT_ACCESS_W {
             grfAccessPermissions: FULL_CONTROL,
             grfAccessMode: SET_ACCESS,
             grfInheritance: inheritance,
@@ -145,13 +199,15 @@ mod windows {
                 MultipleTrusteeOperation: NO_MULTIPLE_TRUSTEE,
                 TrusteeForm: TRUSTEE_IS_SID,
                 TrusteeType: TRUSTEE_IS_USER,
-                ptstrName: user.sid().cast(),
+                ptstrName: sid.cast(),
             },
-        };
+        });
         let mut acl: *mut ACL = null_mut();
-        // SAFETY: one entry, whose SID lives in `user`; `acl` is allocated
-        // by the call and freed below.
-        let status = unsafe { SetEntriesInAclW(1, &entry, null(), &mut acl) };
+        // SAFETY: three entries, whose SIDs live in `allowed`; `acl` is
+        // allocated by the call and freed below.
+        let status = unsafe {
+            SetEntriesInAclW(entries.len() as u32, entries.as_ptr(), null(), &mut acl)
+        };
         if status != ERROR_SUCCESS {
             return Err(io::Error::from_raw_os_error(status as i32));
         }
@@ -177,7 +233,7 @@ mod windows {
     }
 
     pub fn is_owner_only(path: &Path) -> io::Result<bool> {
-        let user = User::current()?;
+        let allowed = Allowed::new()?;
         let name = wide(path);
         let mut dacl: *mut ACL = null_mut();
         let mut descriptor: PSECURITY_DESCRIPTOR = null_mut();
@@ -198,16 +254,16 @@ mod windows {
         if status != ERROR_SUCCESS {
             return Err(io::Error::from_raw_os_error(status as i32));
         }
-        let verdict = owner_only_dacl(&user, dacl);
+        let verdict = owner_only_dacl(&allowed, dacl);
         // SAFETY: allocated by GetNamedSecurityInfoW, freed once.
         unsafe { LocalFree(descriptor) };
         Ok(verdict)
     }
 
-    /// A non-empty DACL of allow entries for `user` only, set on the object
-    /// itself or inherited (a restored file inherits its directory's). A null
-    /// DACL (everyone has access) is not.
-    fn owner_only_dacl(user: &User, dacl: *mut ACL) -> bool {
+    /// A non-empty DACL of allow entries for the allowed SIDs only, set on
+    /// the object itself or inherited (a restored file inherits its
+    /// directory's). A null DACL (everyone has access) is not.
+    fn owner_only_dacl(allowed: &Allowed, dacl: *mut ACL) -> bool {
         if dacl.is_null() {
             return false;
         }
@@ -226,11 +282,9 @@ mod windows {
             // SAFETY: every ACE starts with an ACE_HEADER; an allowed ACE's
             // SID starts at SidStart.
             unsafe {
+                let sid: PSID = std::ptr::addr_of!((*ace).SidStart).cast_mut().cast();
                 (*ace).Header.AceType == ALLOWED
-                    && EqualSid(
-                        std::ptr::addr_of!((*ace).SidStart).cast_mut().cast(),
-                        user.sid(),
-                    ) != 0
+                    && allowed.sids().iter().any(|a| EqualSid(sid, *a) != 0)
             }
         })
     }
