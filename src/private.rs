@@ -179,7 +179,11 @@ mod windows {
         }
 
         fn sids(&self) -> [PSID; 3] {
-            [self.user.sid(), self.system.sid(), self.administrators.sid()]
+            [
+                self.user.sid(),
+                self.system.sid(),
+                self.administrators.sid(),
+            ]
         }
     }
 
@@ -205,9 +209,8 @@ mod windows {
         let mut acl: *mut ACL = null_mut();
         // SAFETY: three entries, whose SIDs live in `allowed`; `acl` is
         // allocated by the call and freed below.
-        let status = unsafe {
-            SetEntriesInAclW(entries.len() as u32, entries.as_ptr(), null(), &mut acl)
-        };
+        let status =
+            unsafe { SetEntriesInAclW(entries.len() as u32, entries.as_ptr(), null(), &mut acl) };
         if status != ERROR_SUCCESS {
             return Err(io::Error::from_raw_os_error(status as i32));
         }
