@@ -41,20 +41,23 @@ pub fn have_tool(name: &str) -> bool {
 /// The `kura` binary with a clean environment (English messages).
 pub fn kura() -> Command {
     let mut c = Command::cargo_bin("kura").expect("kura binary");
-    for var in [
-        "KURA_POLICY",
-        "KURA_OPERATOR",
-        "KURA_LANG",
-        "KURA_NOW",
-        "KURA_PASSPHRASE",
-        "LC_ALL",
-        "LC_MESSAGES",
-    ] {
+    for var in KURA_ENV {
         c.env_remove(var);
     }
     c.env("LANG", ENGLISH_LOCALE);
     c
 }
+
+/// What kura reads from the environment, removed for a clean run.
+pub const KURA_ENV: [&str; 7] = [
+    "KURA_POLICY",
+    "KURA_OPERATOR",
+    "KURA_LANG",
+    "KURA_NOW",
+    "KURA_PASSPHRASE",
+    "LC_ALL",
+    "LC_MESSAGES",
+];
 
 /// The `LANG` a test gives kura for English output. On Windows kura never
 /// reads `LANG` (it follows the UI language); Wine derives that from the Unix

@@ -23,15 +23,7 @@ fn kura_exe() -> Command {
         .expect("KURA_WINDOWS_EXE: run these through tests/scripts/windows.sh");
     let mut c = Command::new("wine");
     c.arg(exe);
-    for var in [
-        "KURA_POLICY",
-        "KURA_OPERATOR",
-        "KURA_LANG",
-        "KURA_NOW",
-        "KURA_PASSPHRASE",
-        "LC_ALL",
-        "LC_MESSAGES",
-    ] {
+    for var in crate::util::KURA_ENV {
         c.env_remove(var);
     }
     // Wine's locale (and so the UI language kura.exe reads) comes from here;
