@@ -2313,6 +2313,7 @@ mod tests {
             contract_code: Some("R5/0000 a".into()),
             contract_start: chrono::NaiveDate::from_ymd_opt(2023, 10, 1).unwrap(),
             contract_end: chrono::NaiveDate::from_ymd_opt(2024, 3, 31).unwrap(),
+            ..Site::default()
         };
         let now = DateTime::parse_from_rfc3339("2024-01-31T01:02:03Z")
             .unwrap()

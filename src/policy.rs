@@ -98,7 +98,7 @@ pub struct Rehearsal {
 }
 
 /// The `[site]` table.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Site {
     /// 履行場所.
     pub name: String,
@@ -108,6 +108,19 @@ pub struct Site {
     pub contractor: Option<String>,
     /// 契約コード.
     pub contract_code: Option<String>,
+    /// The addressee of the city's forms, e.g. 札幌市長 (別添4, 別添7,
+    /// certificates, receipts).
+    pub addressee: Option<String>,
+    /// The contractor's address (住所).
+    pub address: Option<String>,
+    /// The contractor's representative as the forms print it (職・氏名 /
+    /// 代表者名), e.g. 代表取締役 札幌 一郎.
+    pub representative: Option<String>,
+    /// The contracted work (受託業務名 / 名称), e.g.
+    /// し尿くみ取り世帯管理システム保守業務.
+    pub work_name: Option<String>,
+    /// The server as the inspection sheet names it (形式等).
+    pub equipment: Option<String>,
     /// First day of the contract.
     pub contract_start: NaiveDate,
     /// Last day of the contract.
@@ -276,6 +289,11 @@ struct RawSite {
     system: Spanned<String>,
     contractor: Option<String>,
     contract_code: Option<String>,
+    addressee: Option<String>,
+    address: Option<String>,
+    representative: Option<String>,
+    work_name: Option<String>,
+    equipment: Option<String>,
     contract_start: Spanned<toml::value::Datetime>,
     contract_end: Spanned<toml::value::Datetime>,
 }
@@ -492,6 +510,11 @@ impl Policy {
             system: non_empty(&raw.site.system, "site.system")?,
             contractor: raw.site.contractor.clone(),
             contract_code: raw.site.contract_code.clone(),
+            addressee: optional(&raw.site.addressee),
+            address: optional(&raw.site.address),
+            representative: optional(&raw.site.representative),
+            work_name: optional(&raw.site.work_name),
+            equipment: optional(&raw.site.equipment),
             contract_start: date(&raw.site.contract_start, "site.contract_start")?,
             contract_end: date(&raw.site.contract_end, "site.contract_end")?,
         };
@@ -781,6 +804,15 @@ impl Policy {
             })
             .collect()
     }
+}
+
+/// An optional text field: trimmed, and absent when empty (the forms then
+/// leave a blank line for the pen).
+fn optional(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
 }
 
 fn non_empty_or_default(s: &Spanned<String>) -> String {
