@@ -22,6 +22,7 @@ mod inventory;
 mod keys;
 mod manual;
 mod memory;
+mod paper;
 mod platform;
 mod policy;
 mod rehearsal;
