@@ -61,6 +61,75 @@ impl Lang {
     }
 }
 
+/// An audit action as a person reads it: `verify.full` → 全件復号検証 (the
+/// stored name, in English, is the key; an unknown one is shown as stored).
+pub fn action_label(action: &str, lang: Lang) -> String {
+    let (ja, en) = match action {
+        "backup" => ("バックアップ", "backup"),
+        "verify" => ("照合", "verify"),
+        "verify.full" => ("全件復号検証", "full verify"),
+        "restore" => ("復元", "restore"),
+        "prune" => ("世代整理", "prune"),
+        "volume.register" => ("媒体登録", "disk registration"),
+        "audit.checkpoint" => ("監査ログのチェックポイント", "audit checkpoint"),
+        "audit.verify" => ("監査ログの照合", "audit verification"),
+        "audit.recover" => ("監査ログの復旧", "audit recovery"),
+        "erase.request" => ("消去依頼", "erasure request"),
+        "erase.approve" => ("消去承認", "erasure approval"),
+        "erase.reject" => ("消去却下", "erasure rejection"),
+        "erase.execute" => ("消去実施", "erasure"),
+        "erase.item" => ("消去 (1 件)", "erasure of one item"),
+        "handover.create" => ("引継ぎパッケージ作成", "handover package"),
+        "handover.verify" => ("引継ぎパッケージ検証", "handover verification"),
+        "handover.receive" => ("引継ぎパッケージ受領", "handover receipt"),
+        "keys.sign" => ("署名鍵の作成", "signing key"),
+        "demo" => ("デモ", "demo"),
+        other => return other.to_string(),
+    };
+    lang.pick(ja, en).to_string()
+}
+
+/// An event's outcome as a person reads it (stored in English).
+pub fn outcome_label(outcome: &str, lang: Lang) -> String {
+    let (ja, en) = match outcome {
+        "started" => ("開始", "started"),
+        "ok" => ("正常", "ok"),
+        "failed" => ("失敗", "failed"),
+        "refused" => ("拒否", "refused"),
+        "finding" => ("指摘", "finding"),
+        "interrupted" => ("中断", "interrupted"),
+        other => return other.to_string(),
+    };
+    lang.pick(ja, en).to_string()
+}
+
+/// A size as a person reads it. English: binary units (`1.5 KiB`);
+/// Japanese: as Windows Explorer and the inspection sheet print them
+/// (binary, three significant digits, cut not rounded: a 2 TB disk is
+/// `1.81 TB`, `499 GB`), since KiB is not a word a clerk reads.
+pub fn size(n: u64, lang: Lang) -> String {
+    if lang == Lang::En {
+        return crate::error::human_bytes(n);
+    }
+    const UNITS: [&str; 5] = ["バイト", "KB", "MB", "GB", "TB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    let cut = |places: i32| {
+        let scale = 10f64.powi(places);
+        (value * scale).floor() / scale
+    };
+    match unit {
+        0 => format!("{n} バイト"),
+        _ if value < 10.0 => format!("{:.2} {}", cut(2), UNITS[unit]),
+        _ if value < 100.0 => format!("{:.1} {}", cut(1), UNITS[unit]),
+        _ => format!("{:.0} {}", cut(0), UNITS[unit]),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +142,19 @@ mod tests {
         assert_eq!(Lang::from_locale(None), Lang::En);
         // What Windows' GetUserDefaultLocaleName gives on a Japanese server.
         assert_eq!(Lang::from_locale(Some("ja-JP")), Lang::Ja);
+    }
+
+    #[test]
+    fn actions_outcomes_and_sizes_read_in_japanese() {
+        assert_eq!(action_label("verify.full", Lang::Ja), "全件復号検証");
+        assert_eq!(action_label("verify.full", Lang::En), "full verify");
+        assert_eq!(action_label("x.unknown", Lang::Ja), "x.unknown");
+        assert_eq!(outcome_label("refused", Lang::Ja), "拒否");
+        assert_eq!(size(512, Lang::Ja), "512 バイト");
+        assert_eq!(size(1536, Lang::Ja), "1.50 KB");
+        assert_eq!(size(1536, Lang::En), "1.5 KiB");
+        assert_eq!(size(2_000_398_934_016, Lang::Ja), "1.81 TB");
+        assert_eq!(size(536_870_912_000 - 1, Lang::Ja), "499 GB");
+        assert_eq!(size(76_433_940_480, Lang::Ja), "71.1 GB");
     }
 }
