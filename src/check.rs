@@ -33,6 +33,21 @@ pub struct Item {
     pub status: &'static str,
     /// What was seen, or what to do.
     pub detail: String,
+    /// For a free-space row: the measured space and the destinations on
+    /// that drive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub space: Option<Space>,
+}
+
+/// The numbers behind a free-space row (the sheet's `[ 71 GB / 499 GB ]`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Space {
+    /// Bytes available.
+    pub free: u64,
+    /// Bytes in all.
+    pub total: u64,
+    /// Names of the destinations on the drive.
+    pub destinations: Vec<String>,
 }
 
 /// The whole check.
@@ -56,6 +71,7 @@ impl Rows {
             label,
             status: if ok { "ok" } else { "finding" },
             detail,
+            space: None,
         });
     }
 
@@ -75,50 +91,7 @@ pub fn run(policy: &Policy, clock: &Clock, lang: Lang) -> Result<CheckReport> {
     }
     schedule(&mut rows, policy, clock)?;
     master_backup(&mut rows, policy)?;
-    for disk in &policy.disks {
-        let label = format!("{} {}", rows.t("空き容量", "free space"), disk.label);
-        match media::space(&disk.path) {
-            Ok((free, total)) => rows.push(
-                format!("free_space.{}", disk.label),
-                label,
-                true,
-                sheet_space(&disk.label, free, total),
-            ),
-            Err(e) => rows.push(
-                format!("free_space.{}", disk.label),
-                label,
-                false,
-                e.message(lang),
-            ),
-        }
-    }
-    for dest in &policy.destinations {
-        let label = format!("{} {}", rows.t("空き容量", "free space"), dest.label);
-        let key = format!("free_space.{}", dest.name);
-        if !dest.path.is_dir() {
-            continue; // already a finding under the backup device
-        }
-        match media::space(&dest.path) {
-            Ok((free, total)) => {
-                let min = dest.min_free_gib.unwrap_or(0) << 30;
-                let mut detail = sheet_space(&dest.name.to_uppercase(), free, total);
-                if free < min {
-                    detail.push_str(&rows.t(
-                        &format!(
-                            " — 最低空き容量 {} GB を下回っています",
-                            dest.min_free_gib.unwrap_or(0)
-                        ),
-                        &format!(
-                            " — below the policy minimum of {} GB",
-                            dest.min_free_gib.unwrap_or(0)
-                        ),
-                    ));
-                }
-                rows.push(key, label, free >= min, detail);
-            }
-            Err(e) => rows.push(key, label, false, e.message(lang)),
-        }
-    }
+    free_space(&mut rows, policy);
     audit_chain(&mut rows, policy, clock);
     inventory(&mut rows, policy, clock);
     external_checkpoint(&mut rows, policy, clock);
@@ -133,16 +106,128 @@ pub fn run(policy: &Policy, clock: &Clock, lang: Lang) -> Result<CheckReport> {
 
 /// Free space as the sheet writes it: `C [ 123 GB / 499 GB ]`.
 pub fn sheet_space(label: &str, free: u64, total: u64) -> String {
+    // Binary units cut, not rounded, as Windows prints them: a 2 TB disk
+    // is 1.81 TB, which is what the sheet has printed.
     const GB: f64 = (1u64 << 30) as f64;
     let fmt = |b: u64| {
         let gb = b as f64 / GB;
         if gb >= 1024.0 {
-            format!("{:.2} TB", gb / 1024.0)
+            format!("{:.2} TB", (gb / 1024.0 * 100.0).floor() / 100.0)
         } else {
-            format!("{gb:.0} GB")
+            format!("{:.0} GB", gb.floor())
         }
     };
     format!("{label} [ {} / {} ]", fmt(free), fmt(total))
+}
+
+/// The free-space rows: one per `[[disks]]` entry, holding the minimum of
+/// each destination on that drive (so HDD1 is one row, not a disk row and a
+/// destination row), then one per connected destination on no listed disk.
+fn free_space(rows: &mut Rows, policy: &Policy) {
+    let homes: Vec<Option<usize>> = policy
+        .destinations
+        .iter()
+        .map(|d| disk_of(&policy.disks, &d.path))
+        .collect();
+    let on = |i: usize| -> Vec<&Destination> {
+        policy
+            .destinations
+            .iter()
+            .zip(&homes)
+            .filter(|(_, h)| **h == Some(i))
+            .map(|(d, _)| d)
+            .collect()
+    };
+    for (i, disk) in policy.disks.iter().enumerate() {
+        let key = format!("free_space.{}", disk.label);
+        space_row(rows, key, &disk.label, &disk.path, &on(i));
+    }
+    for (dest, home) in policy.destinations.iter().zip(&homes) {
+        if home.is_some() || !dest.path.is_dir() {
+            continue; // on a disk's row, or a finding under the backup device
+        }
+        let key = format!("free_space.{}", dest.name);
+        space_row(rows, key, &dest.name.to_uppercase(), &dest.path, &[dest]);
+    }
+}
+
+fn space_row(rows: &mut Rows, key: String, label: &str, path: &Path, dests: &[&Destination]) {
+    let title = format!("{} {label}", rows.t("空き容量", "free space"));
+    let (free, total) = match media::space(path) {
+        Ok(v) => v,
+        Err(e) => {
+            let detail = e.message(rows.lang);
+            return rows.push(key, title, false, detail);
+        }
+    };
+    let mut detail = sheet_space(label, free, total);
+    let min_gib = dests.iter().filter_map(|d| d.min_free_gib).max();
+    if !dests.is_empty() {
+        let labels: Vec<&str> = dests.iter().map(|d| d.label.as_str()).collect();
+        detail.push_str(&rows.t(
+            &format!(" (保存先: {})", labels.join("、")),
+            &format!(" (destination: {})", labels.join(", ")),
+        ));
+    }
+    let ok = min_gib.is_none_or(|gib| free >= gib << 30);
+    if let (false, Some(gib)) = (ok, min_gib) {
+        detail.push_str(&rows.t(
+            &format!(" — 最低空き容量 {gib} GB を下回っています"),
+            &format!(" — below the policy minimum of {gib} GB"),
+        ));
+    }
+    rows.push(key, title, ok, detail);
+    if let Some(item) = rows.items.last_mut() {
+        item.space = Some(Space {
+            free,
+            total,
+            destinations: dests.iter().map(|d| d.name.clone()).collect(),
+        });
+    }
+}
+
+/// The `[[disks]]` entry a destination lives on: same drive (device on
+/// Unix, drive or share on Windows), the longest path prefix first.
+fn disk_of(disks: &[crate::policy::Disk], dest: &Path) -> Option<usize> {
+    if !dest.is_dir() {
+        return None;
+    }
+    let dest = dest.canonicalize().ok()?;
+    disks
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| {
+            let disk = d.path.canonicalize().ok()?;
+            same_drive(&disk, &dest).then(|| {
+                let depth = if dest.starts_with(&disk) {
+                    disk.components().count()
+                } else {
+                    0
+                };
+                (depth, std::cmp::Reverse(i))
+            })
+        })
+        .max()
+        .map(|(_, std::cmp::Reverse(i))| i)
+}
+
+#[cfg(unix)]
+fn same_drive(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (fs::metadata(a), fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_drive(a: &Path, b: &Path) -> bool {
+    let root = |p: &Path| {
+        p.components()
+            .next()
+            .map(|c| c.as_os_str().to_string_lossy().to_lowercase())
+    };
+    root(a).is_some() && root(a) == root(b)
 }
 
 fn backup_device(rows: &mut Rows, dest: &Destination) {
@@ -420,10 +505,24 @@ fn inventory(rows: &mut Rows, policy: &Policy, clock: &Clock) {
         .and_then(|log| crate::inventory::reconcile(policy, &log));
     match result {
         Ok(r) if r.ok() => {
+            // Japanese names the disks by their labels (hdd1 is no word).
+            let labels = |names: &[String]| -> String {
+                names
+                    .iter()
+                    .map(|n| {
+                        policy
+                            .destinations
+                            .iter()
+                            .find(|d| &d.name == n)
+                            .map_or(n.as_str(), |d| d.label.as_str())
+                    })
+                    .collect::<Vec<_>>()
+                    .join("、")
+            };
             let mut detail = rows.t(
                 &format!(
                     "監査ログと一致: {} のスナップショット {} 件",
-                    r.checked.join(", "),
+                    labels(&r.checked),
                     r.snapshots
                 ),
                 &format!(
@@ -434,7 +533,7 @@ fn inventory(rows: &mut Rows, policy: &Policy, clock: &Clock) {
             );
             if !r.not_connected.is_empty() {
                 detail.push_str(&rows.t(
-                    &format!(" (未接続のため未確認: {})", r.not_connected.join(", ")),
+                    &format!(" (未接続のため未確認: {})", labels(&r.not_connected)),
                     &format!(
                         " (not connected, not compared: {})",
                         r.not_connected.join(", ")
@@ -589,8 +688,9 @@ mod tests {
             "C [ 123 GB / 499 GB ]"
         );
         assert_eq!(
-            sheet_space("HDD1", 1200 << 30, 1853 << 30),
-            "HDD1 [ 1.17 TB / 1.81 TB ]"
+            sheet_space("HDD1", 1200 << 30, 2_000_398_934_016),
+            "HDD1 [ 1.17 TB / 1.81 TB ]",
+            "a 2 TB disk reads 1.81 TB, as the sheet prints it: cut, not rounded"
         );
     }
 

@@ -423,6 +423,17 @@ impl Error {
         }
     }
 
+    /// Whether this is a person's mistake at the keyboard rather than a
+    /// failure of the system or a finding: a typo or bad argument, a name
+    /// not on the operator list, a refusal by rule, a wrong key or
+    /// passphrase. The monthly report lists these as 操作ミス, not as
+    /// incidents (別添7 (4)); the audit event records it as
+    /// `details.mistake`.
+    pub fn is_mistake(&self) -> bool {
+        matches!(self, Error::Key { .. } | Error::WrongKey { .. })
+            || matches!(self.exit_code(), ExitCode::Usage | ExitCode::Refused)
+    }
+
     /// A one-sentence message in the given language.
     pub fn message(&self, lang: Lang) -> String {
         let ja = lang == Lang::Ja;

@@ -208,7 +208,11 @@ impl Ctx {
                     action,
                     target,
                     Outcome::Refused,
-                    &serde_json::json!({ "reason": e.message(Lang::En) }),
+                    &serde_json::json!({
+                        "reason": e.message(Lang::En),
+                        "exit_code": e.exit_code().code(),
+                        "mistake": true,
+                    }),
                 )?;
                 return Err(e);
             }
@@ -253,6 +257,7 @@ impl Ctx {
                 serde_json::json!({
                     "error": e.message(Lang::En),
                     "exit_code": e.exit_code().code(),
+                    "mistake": e.is_mistake(),
                 }),
             ),
         };

@@ -13,6 +13,7 @@ mod disks;
 mod erase;
 mod erase_truth;
 mod faults;
+mod forms;
 mod garbage;
 mod handover;
 mod hostile;
