@@ -127,7 +127,7 @@ fn free_space(rows: &mut Rows, policy: &Policy) {
     let homes: Vec<Option<usize>> = policy
         .destinations
         .iter()
-        .map(|d| disk_of(&policy.disks, &d.path))
+        .map(|d| crate::media::disk_of(&policy.disks, &d.path))
         .collect();
     let on = |i: usize| -> Vec<&Destination> {
         policy
@@ -184,50 +184,6 @@ fn space_row(rows: &mut Rows, key: String, label: &str, path: &Path, dests: &[&D
             destinations: dests.iter().map(|d| d.name.clone()).collect(),
         });
     }
-}
-
-/// The `[[disks]]` entry a destination lives on: same drive (device on
-/// Unix, drive or share on Windows), the longest path prefix first.
-fn disk_of(disks: &[crate::policy::Disk], dest: &Path) -> Option<usize> {
-    if !dest.is_dir() {
-        return None;
-    }
-    let dest = dest.canonicalize().ok()?;
-    disks
-        .iter()
-        .enumerate()
-        .filter_map(|(i, d)| {
-            let disk = d.path.canonicalize().ok()?;
-            same_drive(&disk, &dest).then(|| {
-                let depth = if dest.starts_with(&disk) {
-                    disk.components().count()
-                } else {
-                    0
-                };
-                (depth, std::cmp::Reverse(i))
-            })
-        })
-        .max()
-        .map(|(_, std::cmp::Reverse(i))| i)
-}
-
-#[cfg(unix)]
-fn same_drive(a: &Path, b: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (fs::metadata(a), fs::metadata(b)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev(),
-        _ => false,
-    }
-}
-
-#[cfg(not(unix))]
-fn same_drive(a: &Path, b: &Path) -> bool {
-    let root = |p: &Path| {
-        p.components()
-            .next()
-            .map(|c| c.as_os_str().to_string_lossy().to_lowercase())
-    };
-    root(a).is_some() && root(a) == root(b)
 }
 
 fn backup_device(rows: &mut Rows, dest: &Destination) {

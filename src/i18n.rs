@@ -103,6 +103,80 @@ pub fn outcome_label(outcome: &str, lang: Lang) -> String {
     lang.pick(ja, en).to_string()
 }
 
+/// An erasure method as a person reads it (stored as `overwrite`,
+/// `crypto-erase`, `destroy`).
+pub fn method_label(method: &str, lang: Lang) -> String {
+    let (ja, en) = match method {
+        "overwrite" => ("上書き消去", "overwrite (NIST Clear)"),
+        "crypto-erase" => ("暗号消去 (鍵の消去)", "cryptographic erase (NIST Purge)"),
+        "destroy" => ("物理破壊", "physical destruction (NIST Destroy)"),
+        other => return other.to_string(),
+    };
+    lang.pick(ja, en).to_string()
+}
+
+/// The NIST SP 800-88 category of an erasure method, in the words of the
+/// guideline's Japanese translation (クリア, パージ, 破壊).
+pub fn nist_label(method: &str, lang: Lang) -> String {
+    let (ja, en) = match method {
+        "overwrite" => ("NIST SP 800-88 のクリア", "NIST SP 800-88 Clear"),
+        "crypto-erase" => (
+            "NIST SP 800-88 のパージ (暗号消去)",
+            "NIST SP 800-88 Purge (cryptographic erase)",
+        ),
+        "destroy" => ("NIST SP 800-88 の破壊", "NIST SP 800-88 Destroy"),
+        other => return other.to_string(),
+    };
+    lang.pick(ja, en).to_string()
+}
+
+/// The state of an erasure item as a person reads it.
+pub fn item_status_label(status: &str, lang: Lang) -> String {
+    let (ja, en) = match status {
+        "pending" => ("未消去", "not erased yet"),
+        "erasing" => ("消去中 (中断)", "being erased (interrupted)"),
+        "zeroed" => (
+            "上書き済・削除前 (中断)",
+            "overwritten, not yet removed (interrupted)",
+        ),
+        "erased" => ("消去済", "erased"),
+        "recorded" => ("破壊を記録", "destruction recorded"),
+        "failed" => ("失敗 (再実行で再試行)", "failed (run again to retry)"),
+        "missing" => ("消去前に消失", "gone before erasure"),
+        "mismatch" => ("内容が依頼時と不一致", "not as requested"),
+        "linked" => ("リンクを介している", "reached through a link"),
+        "replaced" => ("別のファイルに置換", "replaced by another file"),
+        other => return other.to_string(),
+    };
+    lang.pick(ja, en).to_string()
+}
+
+/// The state of an erasure request as a person reads it.
+pub fn request_status_label(status: &str, lang: Lang) -> String {
+    let (ja, en) = match status {
+        "requested" => ("承認待ち", "awaiting approval"),
+        "approved" => ("承認済", "approved"),
+        "rejected" => ("却下", "rejected"),
+        "partial" => ("一部実施 (再実行で再開)", "partly executed"),
+        "incomplete" => ("実施済 (指摘あり)", "executed with findings"),
+        "executed" => ("実施済", "executed"),
+        other => return other.to_string(),
+    };
+    lang.pick(ja, en).to_string()
+}
+
+/// The kind of an erasure item as a person reads it.
+pub fn item_kind_label(kind: &str, lang: Lang) -> String {
+    let (ja, en) = match kind {
+        "snapshot" => ("スナップショット", "snapshot"),
+        "file" => ("ファイル", "file"),
+        "identity" => ("秘密鍵ファイル", "identity file"),
+        "medium" => ("記録媒体", "medium"),
+        other => return other.to_string(),
+    };
+    lang.pick(ja, en).to_string()
+}
+
 /// A size as a person reads it. English: binary units (`1.5 KiB`);
 /// Japanese: as Windows Explorer and the inspection sheet print them
 /// (binary, three significant digits, cut not rounded: a 2 TB disk is

@@ -221,6 +221,52 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The `[[disks]]` entry a path (a destination's directory, a file) lives
+/// on: same drive (device on Unix, drive or share on Windows), the longest
+/// path prefix first. None when the path does not exist or no entry shares
+/// its drive.
+pub fn disk_of(disks: &[crate::policy::Disk], dest: &Path) -> Option<usize> {
+    if fs::symlink_metadata(dest).is_err() {
+        return None;
+    }
+    let dest = dest.canonicalize().ok()?;
+    disks
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| {
+            let disk = d.path.canonicalize().ok()?;
+            same_drive(&disk, &dest).then(|| {
+                let depth = if dest.starts_with(&disk) {
+                    disk.components().count()
+                } else {
+                    0
+                };
+                (depth, std::cmp::Reverse(i))
+            })
+        })
+        .max()
+        .map(|(_, std::cmp::Reverse(i))| i)
+}
+
+#[cfg(unix)]
+fn same_drive(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (fs::metadata(a), fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_drive(a: &Path, b: &Path) -> bool {
+    let root = |p: &Path| {
+        p.components()
+            .next()
+            .map(|c| c.as_os_str().to_string_lossy().to_lowercase())
+    };
+    root(a).is_some() && root(a) == root(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

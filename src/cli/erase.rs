@@ -1,12 +1,13 @@
-//! `kura erase request|approve|reject|execute|certificate|list`: the only way
+//! `kura erase request|form|approve|reject|execute|certificate|list`: the only way
 //! data leaves (第13条).
 
 use std::path::PathBuf;
 
 use clap::Subcommand;
 use kura::audit::{AuditLog, Outcome};
+use kura::documents::{certificate, erase_request};
 use kura::erasure::{self, ItemSpec, Method, NewRequest, Request};
-use kura::{certificate, keys, media, Error, ExitCode};
+use kura::{i18n, keys, media, Error, ExitCode};
 
 use super::Ctx;
 
@@ -43,6 +44,17 @@ Examples:
         /// Why
         #[arg(long)]
         reason: String,
+    },
+    /// Print the written request of 第13条2 (消去依頼書) for the city's approval
+    Form {
+        /// The request id (ER-YYYY-NNNN)
+        request: String,
+        /// html, md or json
+        #[arg(long, default_value = "html", value_parser = ["html", "md", "json"])]
+        format: String,
+        /// Output file [default: requests/<id>.<format> beside the audit database]
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Record the written approval of a request
     Approve {
@@ -190,31 +202,47 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
             let cert = certificate::build(&log, &policy, &ctx.clock, &request)?;
             let text = match format.as_str() {
                 "json" => serde_json::to_string_pretty(&cert).unwrap_or_default() + "\n",
-                "md" => certificate::render_markdown(&cert, ctx.document_lang),
-                _ => certificate::render_html(&cert, ctx.document_lang),
+                "md" => certificate::render_markdown(&cert, &policy, ctx.document_lang),
+                _ => certificate::render_html(&cert, &policy, ctx.document_lang),
             };
-            let path = out.unwrap_or_else(|| {
-                kura::audit::checkpoint_dir(&policy.audit_database)
-                    .with_file_name("certificates")
-                    .join(format!("{request}.{format}"))
-            });
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| Error::io(kura::error::Action::Create, dir, e))?;
-            }
-            media::write_document(&path, text.as_bytes())?;
-            let signature = match &policy.signing {
-                Some(s) => {
-                    let key = keys::load_signing_key(&s.secret_key, &s.public_key)?;
-                    let sig = kura::audit::signature_path(&path);
-                    key.sign_file(&path, &sig, &format!("kura-erasure-certificate {request}"))?;
-                    Some(sig)
-                }
-                None => None,
-            };
+            let comment = format!("kura-erasure-certificate {request}");
+            let (path, signature) = write_paper(
+                &policy,
+                "certificates",
+                &request,
+                &format,
+                out,
+                &text,
+                &comment,
+            )?;
             if ctx.json {
                 ctx.print_json(&serde_json::json!({
                     "id": request, "file": path, "signature": signature, "complete": cert.complete,
+                }));
+            } else {
+                outln!("{}", path.display());
+            }
+            Ok(ExitCode::Ok)
+        }
+        Command::Form {
+            request,
+            format,
+            out,
+        } => {
+            let log = AuditLog::open_existing(&policy.audit_database, ctx.clock)?;
+            let form = erase_request::build(&log, &policy, &request)?;
+            let text = match format.as_str() {
+                "json" => serde_json::to_string_pretty(&form).unwrap_or_default() + "\n",
+                "md" => erase_request::render_markdown(&form, &policy, ctx.document_lang),
+                _ => erase_request::render_html(&form, &policy, ctx.document_lang),
+            };
+            let comment = format!("kura-erasure-request {request} {}", form.request_sha256);
+            let (path, signature) =
+                write_paper(&policy, "requests", &request, &format, out, &text, &comment)?;
+            if ctx.json {
+                ctx.print_json(&serde_json::json!({
+                    "id": request, "file": path, "signature": signature,
+                    "request_sha256": form.request_sha256,
                 }));
             } else {
                 outln!("{}", path.display());
@@ -231,11 +259,12 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
                 outln!("{}", ctx.t("消去依頼はありません", "no erasure requests"));
             } else {
                 for r in &all {
+                    let lang = ctx.lang;
                     outln!(
-                        "{}  {:<10} {:<12} {} {}  {} {}  {}",
+                        "{}  {}  {}  {} {}  {} {}  {}",
                         r.id,
-                        r.status,
-                        r.method,
+                        i18n::request_status_label(&r.status, lang),
+                        i18n::method_label(&r.method, lang),
                         r.items.len(),
                         ctx.t("件", "items"),
                         ctx.t("予定", "planned"),
@@ -283,30 +312,69 @@ pub fn request(
     )
 }
 
+/// Writes an erasure paper (to `out`, or `<dir>/<id>.<format>` beside the
+/// audit database) and signs it when `[signing]` is set: the file and its
+/// signature.
+fn write_paper(
+    policy: &kura::policy::Policy,
+    dir: &str,
+    id: &str,
+    format: &str,
+    out: Option<PathBuf>,
+    text: &str,
+    comment: &str,
+) -> Result<(PathBuf, Option<PathBuf>), Error> {
+    let path = out.unwrap_or_else(|| {
+        kura::audit::checkpoint_dir(&policy.audit_database)
+            .with_file_name(dir)
+            .join(format!("{id}.{format}"))
+    });
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(kura::error::Action::Create, dir, e))?;
+    }
+    media::write_document(&path, text.as_bytes())?;
+    let signature = match &policy.signing {
+        Some(s) => {
+            let key = keys::load_signing_key(&s.secret_key, &s.public_key)?;
+            let sig = kura::audit::signature_path(&path);
+            key.sign_file(&path, &sig, comment)?;
+            Some(sig)
+        }
+        None => None,
+    };
+    Ok((path, signature))
+}
+
 fn print_request(ctx: &Ctx, r: &Request) {
     if ctx.json {
         ctx.print_json(&serde_json::json!({ "id": r.id, "request": r }));
         return;
     }
+    let lang = ctx.lang;
     outln!(
         "{} {}  {}: {}  {}: {}  {}: {}",
         ctx.t("消去依頼", "erasure request"),
         r.id,
         ctx.t("状態", "status"),
-        r.status,
+        i18n::request_status_label(&r.status, lang),
         ctx.t("方法", "method"),
-        r.method,
+        i18n::method_label(&r.method, lang),
         ctx.t("予定日", "planned"),
         r.planned
     );
     for i in &r.items {
+        // The detail is English (it is what the JSON records); under
+        // Japanese the state's words say what happened.
+        let detail = match (lang, &i.detail) {
+            (kura::Lang::En, Some(d)) => format!("  {d}"),
+            _ => String::new(),
+        };
         outln!(
-            "  {:>3} {:<8} {:<10} {}  {}",
+            "  {:>3} {}  {}  {}{detail}",
             i.n,
-            i.kind,
-            i.status,
+            i18n::item_kind_label(&i.kind, lang),
+            i18n::item_status_label(&i.status, lang),
             i.path.as_deref().unwrap_or(&i.target),
-            i.detail.as_deref().unwrap_or("")
         );
     }
 }

@@ -160,16 +160,17 @@ pub fn refuse_protected(
     let records = [
         crate::audit::checkpoint_dir(db),
         crate::audit::checkpoint_dir(db).with_file_name("certificates"),
+        crate::audit::checkpoint_dir(db).with_file_name("requests"),
     ];
     let in_records = records.iter().any(|d| real.starts_with(canonical(d)));
     if beside_db || in_records || (id.is_some() && id == path_id(db)) {
         return Err(Error::refused(
             format!(
-                "{} は kura の監査記録 (監査ログ・その複製・チェックポイント・証明書) のため消去できません",
+                "{} は kura の監査記録 (監査ログ・その複製・チェックポイント・証明書・消去依頼書) のため消去できません",
                 path.display()
             ),
             format!(
-                "{} is one of kura's audit records (the audit log, its copies, checkpoints or certificates) and is never erased",
+                "{} is one of kura's audit records (the audit log, its copies, checkpoints, certificates or erasure requests) and is never erased",
                 path.display()
             ),
         ));

@@ -61,6 +61,7 @@ pub fn request(
     for (n, item) in items.iter_mut().enumerate() {
         item.n = n as u32 + 1;
     }
+    place_items(policy, &items, &mut media_list);
     details.insert("media".into(), serde_json::Value::Array(media_list));
 
     let year = clock.local().format("%Y").to_string();
@@ -258,6 +259,7 @@ fn expand_snapshot(
         found = true;
         let volume = media::read_marker(&dest.path)?;
         media_list.push(serde_json::json!({
+            "kind": "destination",
             "destination": dest.name, "label": dest.label,
             "volume": volume.as_ref().map(|m| m.id.clone()),
             "volume_label": volume.as_ref().map(|m| m.label.clone()),
@@ -387,7 +389,7 @@ fn file_item(
     path: &Path,
     identity: bool,
 ) -> Result<Item> {
-    let path = std::path::absolute(path).map_err(|e| Error::io(Action::Read, path, e))?;
+    let path = normalised(path)?;
     if let Some(link) = guard::first_link(None, &path) {
         return Err(Error::refused(
             format!(
@@ -417,6 +419,118 @@ fn file_item(
             &path.display().to_string(),
         )
     })
+}
+
+/// The absolute path of a `--file` or `--identity`, without `.` or `..`
+/// (`site/../restore/x` is recorded and printed as `restore/x`). Where `..`
+/// was removed, the shortened path must name the very file the given one
+/// does: `link/..` is the link target's parent, not the link's, so a
+/// difference is refused rather than guessed.
+fn normalised(given: &Path) -> Result<PathBuf> {
+    use std::path::Component;
+    let absolute = std::path::absolute(given).map_err(|e| Error::io(Action::Read, given, e))?;
+    let mut out = PathBuf::new();
+    for c in absolute.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    let had_parent = absolute
+        .components()
+        .any(|c| matches!(c, Component::ParentDir));
+    let same = || match (guard::path_id(&absolute), guard::path_id(&out)) {
+        (Some(a), Some(b)) => a == b,
+        _ => fs::canonicalize(&absolute).ok() == fs::canonicalize(&out).ok(),
+    };
+    if had_parent && !same() {
+        return Err(Error::refused(
+            format!(
+                "{} の \"..\" はリンクを通るため、どのファイルを指すか一意に決まりません。\"..\" を含まないパスで指定してください",
+                given.display()
+            ),
+            format!(
+                "the \"..\" in {} passes through a link, so the file it names is ambiguous; give the path without \"..\"",
+                given.display()
+            ),
+        ));
+    }
+    Ok(out)
+}
+
+/// Records on which medium each file item is (the destination it lies in,
+/// else the `[[disks]]` drive it is on), so the request and the certificate
+/// name the real medium even after the file is gone: `details.media[]`
+/// entries get `items`, the numbers of the items on them. Snapshot copies
+/// are on their destination's entry already.
+fn place_items(policy: &Policy, items: &[Item], media: &mut Vec<serde_json::Value>) {
+    for item in items {
+        let key = match (item.kind.as_str(), &item.destination, &item.path) {
+            ("snapshot", Some(dest), _) => {
+                serde_json::json!({"kind": "destination", "destination": dest})
+            }
+            ("file" | "identity", _, Some(path)) => medium_of_file(policy, Path::new(path)),
+            _ => continue,
+        };
+        // One entry per destination or drive; unknown media by their root.
+        let found = media.iter().position(|m| {
+            m["kind"] == key["kind"]
+                && m.get("destination") == key.get("destination")
+                && m.get("disk") == key.get("disk")
+                && (key["kind"] != "unknown" || m.get("path") == key.get("path"))
+        });
+        let at = match found {
+            Some(at) => at,
+            None => {
+                let mut entry = key.clone();
+                entry["items"] = serde_json::json!([]);
+                media.push(entry);
+                media.len() - 1
+            }
+        };
+        if let Some(list) = media[at]
+            .as_object_mut()
+            .map(|m| m.entry("items").or_insert_with(|| serde_json::json!([])))
+            .and_then(|v| v.as_array_mut())
+        {
+            list.push(serde_json::json!(item.n));
+        }
+    }
+}
+
+/// The medium a file is on: a destination whose directory holds it, else
+/// the `[[disks]]` drive it is on, else `unknown` (with the path's root).
+fn medium_of_file(policy: &Policy, path: &Path) -> serde_json::Value {
+    let canonical = |p: &Path| fs::canonicalize(p).ok();
+    let file = canonical(path);
+    let within = policy
+        .destinations
+        .iter()
+        .find(|d| match (canonical(&d.path), &file) {
+            (Some(dir), Some(file)) => file.starts_with(dir),
+            _ => false,
+        });
+    if let Some(dest) = within {
+        let volume = crate::media::read_marker(&dest.path).ok().flatten();
+        return serde_json::json!({
+            "kind": "destination", "destination": dest.name, "label": dest.label,
+            "volume": volume.as_ref().map(|m| m.id.clone()),
+            "volume_label": volume.as_ref().map(|m| m.label.clone()),
+            "path": dest.path,
+        });
+    }
+    match crate::media::disk_of(&policy.disks, path) {
+        Some(i) => serde_json::json!({
+            "kind": "disk", "disk": policy.disks[i].label, "path": policy.disks[i].path,
+        }),
+        None => serde_json::json!({
+            "kind": "unknown",
+            "path": path.components().next().map(|c| PathBuf::from(c.as_os_str())),
+        }),
+    }
 }
 
 /// For crypto-erase: the identity's recipients and the snapshots only it opens.

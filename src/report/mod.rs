@@ -18,7 +18,7 @@ mod besshi3;
 mod besshi4;
 mod besshi7;
 mod markdown;
-mod page;
+pub(crate) mod page;
 
 use chrono::{DateTime, Datelike, Local, NaiveDate};
 use serde::Serialize;

@@ -61,7 +61,7 @@ pub fn stamps(labels: &[&str]) -> String {
     format!("<table class=\"stamps\"><tr>{head}</tr><tr>{body}</tr></table>\n")
 }
 
-const STYLE: &str = r#"
+pub const STYLE: &str = r#"
 @page { size: A4; margin: 10mm 12mm; }
 * { box-sizing: border-box; }
 body { font-family: "Yu Gothic", "Meiryo", "Noto Sans CJK JP", "Noto Sans JP", sans-serif; font-size: 9pt; color: #000; margin: 0; }

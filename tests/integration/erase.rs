@@ -351,7 +351,12 @@ fn crypto_erase_lists_the_recipient_and_the_snapshots_only_it_could_open() {
         .assert()
         .success();
     let md = fs::read_to_string(site.root.join("c.md")).unwrap();
-    assert!(md.contains("Purge"), "{md}");
+    assert!(md.contains("パージ (暗号消去)"), "{md}");
+    assert!(md.contains("この鍵でのみ開けるスナップショット"), "{md}");
+    assert!(
+        md.contains(&site.recipient),
+        "the recipient of the destroyed identity: {md}"
+    );
 }
 
 #[test]

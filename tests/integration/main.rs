@@ -11,6 +11,7 @@ mod contract_year;
 mod demo;
 mod disks;
 mod erase;
+mod erase_paper;
 mod erase_truth;
 mod faults;
 mod forms;

@@ -81,6 +81,11 @@ pub fn print(html: &Path) -> Printed {
         html.display(),
         String::from_utf8_lossy(&out.stderr)
     );
+    // For looking at: KURA_PAPER_OUT=dir keeps a copy of every printed PDF.
+    if let Some(dir) = std::env::var_os("KURA_PAPER_OUT") {
+        let name = html.file_name().unwrap_or_default();
+        let _ = std::fs::copy(&pdf, Path::new(&dir).join(name).with_extension("pdf"));
+    }
     let info = StdCommand::new("pdfinfo")
         .arg(&pdf)
         .output()

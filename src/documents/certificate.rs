@@ -6,17 +6,17 @@
 //! and printable A4 HTML, in Japanese (default) or English, dates in 和暦 and
 //! Gregorian.
 
-use chrono::{DateTime, NaiveDate};
 use serde::Serialize;
 
+use super::sheet::{self, Group};
 use crate::audit::AuditLog;
 use crate::clock::Clock;
-use crate::erasure::{self, item_status, request_status, Entry, EventRef, Item, Method};
+use crate::erasure::{self, item_status, request_status, Entry, EventRef, Item, Method, Request};
 use crate::error::{Error, Result};
 use crate::html;
-use crate::i18n::Lang;
+use crate::html::escape;
+use crate::i18n::{self, Lang};
 use crate::policy::Policy;
-use crate::wareki;
 
 /// The format tag of the JSON certificate.
 pub const FORMAT: &str = "kura-erasure-certificate/1";
@@ -63,16 +63,7 @@ pub struct Certificate {
 /// from the audit chain; refuses (exit 1) when the chain is broken or the
 /// erasure tables disagree with it.
 pub fn build(log: &AuditLog, policy: &Policy, clock: &Clock, id: &str) -> Result<Certificate> {
-    let chain = log.verify(&[])?;
-    if let Some(bad) = &chain.first_bad {
-        return Err(Error::Integrity {
-            path: log.path().to_path_buf(),
-            detail: format!(
-                "the audit chain is broken at event {} ({}); no certificate is issued from it",
-                bad.seq, bad.detail
-            ),
-        });
-    }
+    super::erase_request::verified(log)?;
     let Entry {
         request: req,
         events,
@@ -84,8 +75,8 @@ pub fn build(log: &AuditLog, policy: &Policy, clock: &Clock, id: &str) -> Result
     if !started {
         return Err(Error::refused(
             format!(
-                "消去依頼 {id} は {} です: 消去証明書は実施後に発行します",
-                req.status
+                "消去依頼 {id} は{}です: 消去証明書は実施後に発行します",
+                crate::i18n::request_status_label(&req.status, Lang::Ja)
             ),
             format!(
                 "request {id} is {}: a certificate is issued after execution",
@@ -167,9 +158,9 @@ pub fn build(log: &AuditLog, policy: &Policy, clock: &Clock, id: &str) -> Result
             "readback": readback,
             "standard": "NIST SP 800-88 Rev. 1 (Appendix G fields)",
             "note": match method {
-                Method::Overwrite => "Clear on magnetic media (USB HDD). Overwriting in place does not reach remapped sectors, SSD spare areas or copy-on-write snapshots.",
-                Method::CryptoErase => "Valid only if every copy of the identity was listed in the request.",
-                Method::Destroy => "",
+                Method::Overwrite => format!("Clear of the files on {}. Overwriting in place does not reach remapped sectors, SSD spare areas or copy-on-write snapshots.", media_names(&req, Lang::En).join(", ")),
+                Method::CryptoErase => "Valid only if every copy of the identity was listed in the request.".into(),
+                Method::Destroy => String::new(),
             },
         }),
         crypto_erase: req.details.get("crypto_erase").cloned(),
@@ -192,135 +183,151 @@ pub fn build(log: &AuditLog, policy: &Policy, clock: &Clock, id: &str) -> Result
     })
 }
 
-/// A date-time as the forms print it: 和暦 and Gregorian (local date).
-fn when(rfc3339: &str, lang: Lang) -> String {
-    match DateTime::parse_from_rfc3339(rfc3339) {
-        Ok(t) => {
-            let local = t.with_timezone(&chrono::Local);
-            let date: NaiveDate = local.date_naive();
-            match lang {
-                Lang::Ja => format!("{} {}", wareki::format_both(date), local.format("%H:%M")),
-                Lang::En => format!("{} {}", wareki::format_en(date), local.format("%H:%M")),
-            }
+/// The names of the media the items were on, in first-seen order.
+fn media_names(req: &Request, lang: Lang) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for g in sheet::groups(req, lang) {
+        if !out.contains(&g.medium) {
+            out.push(g.medium);
         }
-        Err(_) => rfc3339.to_string(),
+    }
+    out
+}
+
+/// The request the certificate was built from, for grouping its items.
+fn request_of(c: &Certificate) -> Request {
+    let media = c.media.clone();
+    Request {
+        id: c.id.clone(),
+        details: serde_json::json!({ "media": media }),
+        items: c.items.clone(),
+        ..Request::default()
     }
 }
 
+/// The day the certificate was issued (kura's clock, local date).
+fn issued_on(c: &Certificate) -> chrono::NaiveDate {
+    c.clock["issued_at"]
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Local).date_naive())
+        .unwrap_or_else(|| chrono::Local::now().date_naive())
+}
+
 /// The rows of the certificate as (label, value) pairs, in order.
-fn rows(c: &Certificate, lang: Lang) -> Vec<(&'static str, String)> {
+fn rows(c: &Certificate, req: &Request, lang: Lang) -> Vec<(&'static str, String)> {
     let t = |ja: &'static str, en: &'static str| lang.pick(ja, en);
     let audit = |v: &serde_json::Value| match (v.get("seq"), v.get("hash")) {
         (Some(s), Some(h)) => format!("{}:{}", html::value_text(s), html::value_text(h)),
         _ => "-".into(),
     };
-    let when_of = |v: &serde_json::Value| v.as_str().map(|s| when(s, lang)).unwrap_or("-".into());
+    let when_of = |v: &serde_json::Value| {
+        v.as_str()
+            .map(|s| sheet::when(s, lang))
+            .unwrap_or("-".into())
+    };
+    let text = |v: &serde_json::Value| html::value_text(v);
+    let method = c.request["method"].as_str().unwrap_or("");
+    let executed = when_of(&c.execution["executed_at"]);
+    let executed_real = when_of(&c.execution["executed_at_real"]);
+    let media = sheet::media_counts(&sheet::groups(req, lang));
+    let count = |n: usize| sheet::count(n, lang);
     vec![
         (
-            t("証明書番号 (依頼番号)", "Certificate (request) number"),
-            c.id.clone(),
-        ),
-        (t("履行場所", "Site"), html::value_text(&c.site["name"])),
-        (t("システム", "System"), html::value_text(&c.site["system"])),
-        (
-            t("消去依頼者", "Requested by"),
-            html::value_text(&c.request["requested_by"]),
-        ),
-        (
-            t("依頼日時", "Requested at"),
-            when_of(&c.request["requested_at"]),
-        ),
-        (
-            t("消去理由", "Reason"),
-            html::value_text(&c.request["reason"]),
-        ),
-        (
-            t("消去予定日", "Planned date"),
-            c.request["planned"]
-                .as_str()
-                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-                .map(|d| match lang {
-                    Lang::Ja => wareki::format_both(d),
-                    Lang::En => wareki::format_en(d),
-                })
-                .unwrap_or("-".into()),
-        ),
-        (
-            t("数量", "Quantity"),
+            t("依頼", "Request"),
             format!(
-                "{} {} / {} bytes",
-                html::value_text(&c.request["quantity"]["items"]),
-                t("件", "items"),
-                html::value_text(&c.request["quantity"]["bytes"])
+                "{} ({} {})",
+                text(&c.request["requested_by"]),
+                t("依頼日時", "on"),
+                when_of(&c.request["requested_at"])
             ),
         ),
         (
-            t("承認者", "Approved by"),
-            html::value_text(&c.approval["approved_by"]),
+            t("理由・予定日", "Reason, planned"),
+            format!(
+                "{} ({} {})",
+                text(&c.request["reason"]),
+                t("処理予定日", "planned"),
+                c.request["planned"]
+                    .as_str()
+                    .map(|d| sheet::day(d, lang))
+                    .unwrap_or("-".into())
+            ),
         ),
         (
-            t("承認日時", "Approved at"),
-            when_of(&c.approval["approved_at"]),
-        ),
-        (
-            t("承認の監査記録", "Approval audit event"),
-            audit(&c.approval["audit"]),
-        ),
-        (
-            t("承認の署名 (鍵ID)", "Approval signature (key id)"),
-            match c.approval["key_id"].as_str() {
-                Some(k) => format!("minisign {k}"),
-                None => t("署名なし", "unsigned").to_string(),
-            },
+            t("承諾", "Approval"),
+            format!(
+                "{} ({} {}、{})",
+                text(&c.approval["approved_by"]),
+                t("承諾日時", "on"),
+                when_of(&c.approval["approved_at"]),
+                match c.approval["key_id"].as_str() {
+                    Some(k) => format!("{} minisign {k}", t("署名の鍵", "signed with key")),
+                    None => t("署名なし", "unsigned").to_string(),
+                }
+            )
+            .replace('、', lang.pick("、", ", ")),
         ),
         (
             t("消去実施者", "Performed by"),
-            html::value_text(&c.performed_by["name"]),
-        ),
-        (
-            t("所属", "Organization"),
-            html::value_text(&c.performed_by["organization"]),
+            match c.performed_by["organization"].as_str() {
+                Some(o) => format!("{} ({o})", text(&c.performed_by["name"])),
+                None => text(&c.performed_by["name"]),
+            },
         ),
         (
             t("立会者", "Witness"),
-            c.witness.clone().unwrap_or("-".into()),
+            c.witness.clone().unwrap_or(t("なし", "none").into()),
         ),
         (
-            t(
-                "消去方法の種別 (NIST SP 800-88)",
-                "Method type (NIST SP 800-88)",
+            t("実施日時", "Executed at"),
+            if executed == executed_real {
+                executed
+            } else {
+                format!("{executed} ({} {executed_real})", t("実時刻", "real time"))
+            },
+        ),
+        (
+            t("記録媒体", "Media"),
+            media
+                .iter()
+                .map(|(m, n)| format!("{m}: {}", count(*n)))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+        (t("数量", "Quantity"), sheet::quantity(req, lang)),
+        (
+            t("方法", "Method"),
+            format!(
+                "{} ({})",
+                i18n::method_label(method, lang),
+                i18n::nist_label(method, lang)
             ),
-            html::value_text(&c.sanitization["method_type"]),
         ),
         (t("消去方法", "Technique"), localized(c, lang, "technique")),
-        (
-            t("使用ツール", "Tool"),
-            format!(
-                "{} {}",
-                html::value_text(&c.sanitization["tool"]["name"]),
-                html::value_text(&c.sanitization["tool"]["version"])
-            ),
-        ),
         (
             t("検証方法", "Verification"),
             localized(c, lang, "verification"),
         ),
-        (t("備考", "Note"), localized(c, lang, "note")),
         (
-            t("実施日時", "Executed at"),
-            when_of(&c.execution["executed_at"]),
-        ),
-        (
-            t("実施日時 (実時刻)", "Executed at (real time)"),
-            when_of(&c.execution["executed_at_real"]),
+            t("使用ツール", "Tool"),
+            format!(
+                "{} {}",
+                text(&c.sanitization["tool"]["name"]),
+                text(&c.sanitization["tool"]["version"])
+            ),
         ),
         (t("結果", "Result"), result_text(c, lang)),
+        (t("備考", "Note"), note(c, req, lang)),
         (
-            t(
-                "実施の監査記録 (SEQ:HASH)",
-                "Execution audit event (SEQ:HASH)",
+            t("監査記録", "Audit events"),
+            format!(
+                "{} {}　{} {}",
+                t("承諾", "approval"),
+                audit(&c.approval["audit"]),
+                t("実施", "execution"),
+                audit(&c.execution["audit"])
             ),
-            audit(&c.execution["audit"]),
         ),
     ]
 }
@@ -330,7 +337,7 @@ fn rehearsal_notice(c: &Certificate, lang: Lang) -> Option<String> {
     if c.clock["overridden"] != true {
         return None;
     }
-    let real = html::value_text(&c.clock["issued_at_real"]);
+    let real = sheet::when(c.clock["issued_at_real"].as_str().unwrap_or(""), lang);
     Some(match lang {
         Lang::Ja => format!("リハーサル: この証明書の記録には KURA_NOW で置き換えた時計が使われています (発行の実時刻 {real})。本番の消去証明書としては使えません。"),
         Lang::En => format!("Rehearsal: the clock was replaced by KURA_NOW for this record (issued at real time {real}). Not valid as a certificate."),
@@ -372,6 +379,21 @@ fn result_text(c: &Certificate, lang: Lang) -> String {
     format!("{head}{}", parts.join(lang.pick("、", "; ")))
 }
 
+/// What the method does not reach, for the media the items were on.
+fn note(c: &Certificate, req: &Request, lang: Lang) -> String {
+    if lang == Lang::En {
+        return html::value_text(&c.sanitization["note"]);
+    }
+    match c.request["method"].as_str().unwrap_or("") {
+        "overwrite" => format!(
+            "{} 上のファイルに対するクリア。上書きはファイルが占めていた領域に対して行うもので、代替処理されたセクタ、SSD の予備領域、コピーオンライト領域やスナップショットには及ばない。",
+            media_names(req, lang).join("、")
+        ),
+        "crypto-erase" => "鍵の全複製が依頼に列挙されている場合に限り有効。".into(),
+        _ => String::new(),
+    }
+}
+
 /// The Japanese wording of the sanitization texts (the JSON keeps English).
 fn localized(c: &Certificate, lang: Lang, key: &str) -> String {
     if lang == Lang::En {
@@ -383,102 +405,172 @@ fn localized(c: &Certificate, lang: Lang, key: &str) -> String {
         ("crypto-erase", "technique") => "列挙した秘密鍵 (age identity) の全複製をゼロで上書き・読み戻し確認・削除し、不存在を確認。この鍵のみで暗号化されたデータは復号不能".into(),
         ("destroy", "technique") => "記録媒体の物理的破壊 (立会者の面前で実施し、実施者の申告により記録)".into(),
         ("destroy", "verification") => "立会者による確認".into(),
-(_, "verification") => {
+        (_, "verification") => {
             let after = match c.sanitization["readback"].as_str() {
                 Some("device") => "ディスクへ確定 (fsync) 後、キャッシュを破棄 (posix_fadvise DONTNEED) し、上書きした全バイトがゼロであることを媒体から読み戻して確認",
                 Some("cache") => "ディスクへ確定 (fsync) 後、上書きした全バイトがゼロであることを OS のキャッシュを介して読み戻して確認 (この OS ではキャッシュを破棄できないため、媒体そのものは読み戻していない)",
-                _ => "ディスクへ確定 (fsync) 後、上書きした全バイトがゼロであることを読み戻して確認 (readback が device の項目は媒体から、その他は OS のキャッシュを介して)",
+                _ => "ディスクへ確定 (fsync) 後、上書きした全バイトがゼロであることを読み戻して確認 (一部の項目は媒体から、その他は OS のキャッシュを介して)",
             };
             format!("消去前: 各ファイルの識別子・サイズ・SHA-256 が依頼時の記録と一致することを確認。消去後: {after}。全ファイルの不存在を確認")
         }
-        ("overwrite", "note") => "磁気媒体 (USB外付けHDD) に対する Clear。代替処理されたセクタ、SSDの予備領域、コピーオンライト領域には及ばない。".into(),
-        ("crypto-erase", "note") => "鍵の全複製が依頼に列挙されている場合に限り有効。".into(),
         _ => html::value_text(&c.sanitization[key]),
     }
 }
 
-fn media_lines(c: &Certificate) -> Vec<String> {
-    c.media
-        .as_array()
-        .map(|list| {
-            list.iter()
-                .map(|m| {
-                    format!(
-                        "{} ({}) volume {} {}",
-                        html::value_text(&m["label"]),
-                        html::value_text(&m["destination"]),
-                        html::value_text(&m["volume"]),
-                        html::value_text(&m["path"])
-                    )
-                })
-                .collect()
+/// For crypto-erase: each identity file, its recipients and the snapshots
+/// only it could open, as lines of text.
+fn crypto_lines(c: &Certificate, lang: Lang) -> Vec<String> {
+    let Some(list) = c
+        .crypto_erase
+        .as_ref()
+        .and_then(|ce| ce.get("identities"))
+        .and_then(|l| l.as_array())
+    else {
+        return Vec::new();
+    };
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .map(|l| l.iter().map(html::value_text).collect())
+            .unwrap_or_default()
+    };
+    list.iter()
+        .map(|id| {
+            let only = strings(&id["snapshots_only_it_opens"]);
+            match lang {
+                Lang::Ja => format!(
+                    "{}: 公開鍵 (受信者) {}。この鍵でのみ開けるスナップショット {} 件{}",
+                    sheet::display_path(&html::value_text(&id["file"])),
+                    strings(&id["recipients"]).join("、"),
+                    only.len(),
+                    if only.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", only.join("、"))
+                    }
+                ),
+                Lang::En => format!(
+                    "{}: recipients {}; {} snapshot(s) only it opens{}",
+                    sheet::display_path(&html::value_text(&id["file"])),
+                    strings(&id["recipients"]).join(", "),
+                    only.len(),
+                    if only.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", only.join(", "))
+                    }
+                ),
+            }
         })
-        .unwrap_or_default()
+        .collect()
 }
 
-fn item_cells(i: &Item) -> [String; 6] {
-    [
-        i.n.to_string(),
-        match &i.destination {
-            Some(d) => format!("{} {} @ {d}", i.kind, i.target),
-            None => format!("{} {}", i.kind, i.target),
-        },
-        i.path.clone().unwrap_or("-".into()),
-        i.size.map(|s| s.to_string()).unwrap_or("-".into()),
-        i.sha256.clone().unwrap_or("-".into()),
-        match &i.detail {
-            Some(d) => format!("{} ({d})", i.status),
-            None => i.status.clone(),
-        },
-    ]
+/// An item's outcome: its state in words (and the detail in English).
+fn outcome(i: &Item, lang: Lang) -> String {
+    let label = i18n::item_status_label(&i.status, lang);
+    match (&i.detail, lang) {
+        (Some(d), Lang::En) => format!("{label} ({d})"),
+        _ => label,
+    }
+}
+
+/// An item's size: human, and exact in small print.
+fn size_cell(i: &Item, lang: Lang) -> String {
+    match i.size {
+        Some(n) if n >= 1024 => format!(
+            "{} <span class=\"exact\">({})</span>",
+            escape(&i18n::size(n, lang)),
+            sheet::thousands(n)
+        ),
+        Some(n) => escape(&i18n::size(n, lang)),
+        None => "-".into(),
+    }
+}
+
+fn group_head(g: &Group) -> String {
+    match &g.dir {
+        Some(dir) => format!("{} ({dir})", g.title),
+        None => g.title.clone(),
+    }
+}
+
+fn title(lang: Lang) -> &'static str {
+    lang.pick(
+        "消去証明書 (個人情報の消去報告書)",
+        "Certificate of Sanitization (erasure report)",
+    )
+}
+
+fn statement(policy: &Policy, lang: Lang) -> String {
+    let work = policy.site.work_name.clone().unwrap_or_else(|| {
+        format!(
+            "{}{}",
+            policy.site.system,
+            lang.pick("保守業務", " maintenance")
+        )
+    });
+    match lang {
+        Lang::Ja => format!("{work}において利用した個人情報を、個人情報の取扱いに関する特記事項第13条第5項に基づき、下記のとおり消去したことを報告し、証明します。"),
+        Lang::En => format!("Under article 13(5) of the special provisions on personal data, we report and certify that the personal data used in {work} was erased as follows."),
+    }
 }
 
 /// Markdown.
-pub fn render_markdown(c: &Certificate, lang: Lang) -> String {
+pub fn render_markdown(c: &Certificate, policy: &Policy, lang: Lang) -> String {
     let t = |ja: &'static str, en: &'static str| lang.pick(ja, en);
-    let mut out = format!(
-        "# {}\n\n",
-        t(
-            "消去証明書 (データ消去報告書)",
-            "Certificate of Sanitization (erasure report)"
-        )
-    );
+    let req = request_of(c);
+    let mut out = format!("# {}\n\n", title(lang));
     if let Some(notice) = rehearsal_notice(c, lang) {
         out.push_str(&format!("> **{notice}**\n\n"));
     }
+    out.push_str(&format!(
+        "{} {} / {} {}\n\n{}\n\n",
+        t("証明書番号", "Certificate"),
+        c.id,
+        t("発行日", "issued"),
+        sheet::day(&issued_on(c).format("%Y-%m-%d").to_string(), lang),
+        statement(policy, lang)
+    ));
     out.push_str(&format!("| {} | |\n|---|---|\n", t("項目", "Field")));
-    for (k, v) in rows(c, lang) {
-        out.push_str(&format!("| {k} | {} |\n", v.replace('|', "\\|")));
-    }
-    // Files outside the destinations have no medium of kura's to list.
-    let media = media_lines(c);
-    if !media.is_empty() {
-        out.push_str(&format!("\n## {}\n\n", t("記録媒体", "Media")));
-        for m in media {
-            out.push_str(&format!("- {m}\n"));
-        }
-    }
-    if let Some(ce) = &c.crypto_erase {
+    for (k, v) in rows(c, &req, lang) {
         out.push_str(&format!(
-            "\n## {}\n\n```json\n{}\n```\n",
-            t("暗号消去", "Cryptographic erase"),
-            serde_json::to_string_pretty(ce).unwrap_or_default()
+            "| {k} | {} |\n",
+            v.replace('|', "\\|").replace('\n', "<br>")
         ));
     }
+    let crypto = crypto_lines(c, lang);
+    if !crypto.is_empty() {
+        out.push_str(&format!(
+            "\n## {}\n\n",
+            t("暗号消去", "Cryptographic erase")
+        ));
+        for line in crypto {
+            out.push_str(&format!("- {line}\n"));
+        }
+    }
     out.push_str(&format!(
-        "\n## {}\n\n| # | {} | {} | {} | SHA-256 | {} |\n|---|---|---|---|---|---|\n",
+        "\n## {}\n\n| # | {} | {} | SHA-256 | {} |\n|---|---|---|---|---|\n",
         t("消去対象", "Items"),
-        t("対象", "Item"),
         t("ファイル", "File"),
         t("サイズ", "Size"),
         t("結果", "Result")
     ));
-    for i in &c.items {
-        let cells = item_cells(i);
+    for g in sheet::groups(&req, lang) {
         out.push_str(&format!(
-            "| {} |\n",
-            cells.map(|s| s.replace('|', "\\|")).join(" | ")
+            "| | **{}** | | | |\n",
+            group_head(&g).replace('|', "\\|")
         ));
+        for i in &g.items {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} |\n",
+                i.n,
+                g.name(i).replace('|', "\\|"),
+                i.size
+                    .map(|n| sheet::size_exact(n, lang))
+                    .unwrap_or("-".into()),
+                i.sha256.as_deref().unwrap_or("-"),
+                outcome(i, lang)
+            ));
+        }
     }
     out.push_str(&format!(
         "\n{}\n\n| {} | {} | {} |\n|---|---|---|\n| | | |\n",
@@ -493,97 +585,73 @@ pub fn render_markdown(c: &Certificate, lang: Lang) -> String {
     out
 }
 
-/// Printable A4 HTML.
-pub fn render_html(c: &Certificate, lang: Lang) -> String {
+/// Printable A4 HTML: 42 items on two sheets.
+pub fn render_html(c: &Certificate, policy: &Policy, lang: Lang) -> String {
     let t = |ja: &'static str, en: &'static str| lang.pick(ja, en);
+    let req = request_of(c);
     let mut body = String::new();
     if let Some(notice) = rehearsal_notice(c, lang) {
-        body.push_str(&format!(
-            "<p class=\"rehearsal\">{}</p>\n",
-            html::escape(&notice)
-        ));
+        body.push_str(&format!("<p class=\"rehearsal\">{}</p>\n", escape(&notice)));
+    }
+    body.push_str(&sheet::letterhead(&policy.site, &c.id, issued_on(c), lang));
+    body.push_str(&format!(
+        "<h1>{}</h1>\n<p>{}</p>\n",
+        escape(title(lang)),
+        escape(&statement(policy, lang))
+    ));
+    if lang == Lang::Ja {
+        body.push_str("<p class=\"center\">記</p>\n");
     }
     body.push_str("<table class=\"fields\">\n");
-    for (k, v) in rows(c, lang) {
+    for (k, v) in rows(c, &req, lang) {
         body.push_str(&format!(
             "<tr><th>{}</th><td>{}</td></tr>\n",
-            html::escape(k),
-            html::escape(&v)
+            escape(k),
+            escape(&v).replace('\n', "<br>")
+        ));
+    }
+    let crypto = crypto_lines(c, lang);
+    if !crypto.is_empty() {
+        body.push_str(&format!(
+            "<tr><th>{}</th><td>{}</td></tr>\n",
+            escape(t("暗号消去", "Cryptographic erase")),
+            crypto
+                .iter()
+                .map(|l| escape(l))
+                .collect::<Vec<_>>()
+                .join("<br>")
         ));
     }
     body.push_str("</table>\n");
-    let media = media_lines(c);
-    if !media.is_empty() {
-        body.push_str(&format!("<h2>{}</h2>\n<ul>\n", t("記録媒体", "Media")));
-        for m in media {
-            body.push_str(&format!("<li>{}</li>\n", html::escape(&m)));
-        }
-        body.push_str("</ul>\n");
-    }
-    if let Some(ce) = &c.crypto_erase {
-        body.push_str(&format!(
-            "<h2>{}</h2>\n<pre>{}</pre>\n",
-            t("暗号消去", "Cryptographic erase"),
-            html::escape(&serde_json::to_string_pretty(ce).unwrap_or_default())
-        ));
-    }
     body.push_str(&format!(
-        "<h2>{}</h2>\n<table class=\"items\"><thead><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th><th>SHA-256</th><th>{}</th></tr></thead><tbody>\n",
-        t("消去対象", "Items"),
-        t("対象", "Item"),
+        "<table class=\"items\"><colgroup><col style=\"width:7mm\"><col><col style=\"width:30mm\"><col style=\"width:73mm\"><col style=\"width:20mm\"></colgroup>\n<thead><tr><th>#</th><th>{}</th><th>{}</th><th>SHA-256</th><th>{}</th></tr></thead><tbody>\n",
         t("ファイル", "File"),
         t("サイズ", "Size"),
         t("結果", "Result")
     ));
-    for i in &c.items {
-        body.push_str("<tr>");
-        for cell in item_cells(i) {
-            body.push_str(&format!("<td>{}</td>", html::escape(&cell)));
+    for g in sheet::groups(&req, lang) {
+        body.push_str(&format!(
+            "<tr><td class=\"group\" colspan=\"5\">{}</td></tr>\n",
+            escape(&group_head(&g))
+        ));
+        for i in &g.items {
+            body.push_str(&format!(
+                "<tr><td class=\"right\">{}</td><td class=\"name\">{}</td><td class=\"size\">{}</td><td class=\"sha\">{}</td><td>{}</td></tr>\n",
+                i.n,
+                escape(&g.name(i)),
+                size_cell(i, lang),
+                escape(i.sha256.as_deref().unwrap_or("-")),
+                escape(&outcome(i, lang))
+            ));
         }
-        body.push_str("</tr>\n");
     }
     body.push_str("</tbody></table>\n");
     body.push_str(&format!(
-        "<p class=\"certify\">{}</p>\n<table class=\"sign\"><tr><th>{}</th><th>{}</th><th>{}</th></tr><tr><td></td><td></td><td></td></tr></table>\n",
-        t("上記のとおり消去したことを証明します。", "We certify that the items above were erased as described."),
-        t("消去実施者 署名", "Performed by (signature)"),
-        t("立会者 署名", "Witness (signature)"),
-        t("業務主任 確認", "Approver (signature)")
+        "<p>{}</p>\n<table class=\"signs\"><tr><th>{}</th><th>{}</th><th>{}</th></tr><tr><td></td><td></td><td></td></tr></table>\n",
+        escape(t("上記のとおり消去したことを証明します。", "We certify that the items above were erased as described.")),
+        escape(t("消去実施者 署名", "Performed by (signature)")),
+        escape(t("立会者 署名", "Witness (signature)")),
+        escape(t("業務主任 確認", "Approver (signature)"))
     ));
-    format!(
-        r#"<!DOCTYPE html>
-<html lang="{lang}">
-<head>
-<meta charset="utf-8">
-<title>{title} {id}</title>
-<style>
-@page {{ size: A4; margin: 15mm; }}
-body {{ font-family: "Yu Gothic", "Meiryo", "Noto Sans CJK JP", "Noto Sans JP", sans-serif; font-size: 10pt; color: #000; }}
-h1 {{ font-size: 16pt; text-align: center; margin: 0 0 6mm; }}
-h2 {{ font-size: 11pt; margin: 5mm 0 2mm; }}
-table {{ border-collapse: collapse; width: 100%; }}
-th, td {{ border: 0.3mm solid #000; padding: 1.2mm 2mm; vertical-align: top; text-align: left; }}
-table.fields th {{ width: 32%; background: #eee; }}
-table.items {{ font-size: 7.5pt; table-layout: fixed; }}
-table.items td {{ word-break: break-all; }}
-table.items th:nth-child(1) {{ width: 6mm; }}
-table.items tr {{ page-break-inside: avoid; }}
-table.sign td {{ height: 18mm; }}
-p.certify {{ margin: 6mm 0 3mm; }}
-p.rehearsal {{ border: 0.6mm solid #000; padding: 2mm; font-weight: bold; }}
-@media print {{ h2 {{ page-break-after: avoid; }} }}
-</style>
-</head>
-<body>
-<h1>{title}</h1>
-{body}</body>
-</html>
-"#,
-        lang = match lang {
-            Lang::Ja => "ja",
-            Lang::En => "en",
-        },
-        title = html::escape(t("消去証明書", "Certificate of Sanitization")),
-        id = html::escape(&c.id),
-    )
+    sheet::page(&format!("{} {}", title(lang), c.id), lang, &body)
 }
