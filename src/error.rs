@@ -173,6 +173,8 @@ pub enum Error {
         path: PathBuf,
         /// What is wrong (never the key itself).
         detail: String,
+        /// The same in Japanese.
+        detail_ja: String,
     },
     /// The identity does not open the archive.
     WrongKey {
@@ -365,6 +367,34 @@ impl Error {
         }
     }
 
+    /// A key file that cannot be used (exit 3), why in Japanese and English.
+    pub fn key(path: impl AsRef<Path>, ja: impl Into<String>, en: impl Into<String>) -> Error {
+        Error::Key {
+            path: path.as_ref().to_path_buf(),
+            detail: en.into(),
+            detail_ja: ja.into(),
+        }
+    }
+
+    /// A key file the system could not read or write.
+    pub fn key_io(path: impl AsRef<Path>, source: &io::Error) -> Error {
+        Error::key(
+            path,
+            os_reason(source, Lang::Ja),
+            os_reason(source, Lang::En),
+        )
+    }
+
+    /// A key file that age or minisign rejected, the library's own words
+    /// kept for support inside a Japanese sentence.
+    pub fn key_library(path: impl AsRef<Path>, library: &str, said: &str) -> Error {
+        Error::key(
+            path,
+            format!("{library} が処理できませんでした ({library} の詳細: {said})"),
+            said.to_string(),
+        )
+    }
+
     /// Shorthand for an I/O error on a path. An I/O error that carries an
     /// interruption ([`crate::interrupt::check_io`]) is [`Error::Interrupted`].
     pub fn io(action: Action, path: impl AsRef<Path>, source: io::Error) -> Error {
@@ -446,7 +476,11 @@ impl Error {
             } => format!("{}:{line}:{column}: {message}", file.display()),
             Error::PolicyUnreadable { file, source } => {
                 if ja {
-                    format!("ポリシーファイル {} を読み取れません: {source}", file.display())
+                    format!(
+                        "ポリシーファイル {} を読み取れません: {}",
+                        file.display(),
+                        os_reason(source, lang)
+                    )
                 } else {
                     format!("cannot read policy file {}: {source}", file.display())
                 }
@@ -506,9 +540,18 @@ impl Error {
                 source,
             } => {
                 if ja && *action == Action::Stat {
-                    format!("{} の空き容量を取得できません: {source}", path.display())
+                    format!(
+                        "{} の空き容量を取得できません: {}",
+                        path.display(),
+                        os_reason(source, lang)
+                    )
                 } else if ja {
-                    format!("{} を{}: {source}", path.display(), action.text(lang))
+                    format!(
+                        "{} を{}: {}",
+                        path.display(),
+                        action.text(lang),
+                        os_reason(source, lang)
+                    )
                 } else {
                     format!("{} {}: {source}", action.text(lang), path.display())
                 }
@@ -638,9 +681,13 @@ impl Error {
                     format!("snapshot {} already exists", path.display())
                 }
             }
-            Error::Key { path, detail } => {
+            Error::Key {
+                path,
+                detail,
+                detail_ja,
+            } => {
                 if ja {
-                    format!("鍵ファイル {} を使用できません: {detail}", path.display())
+                    format!("鍵ファイル {} を使用できません: {detail_ja}", path.display())
                 } else {
                     format!("key file {} cannot be used: {detail}", path.display())
                 }
@@ -800,6 +847,29 @@ impl Error {
                 "kura audit verify で内容を確認し、管理者に報告してください。証拠となるため、自分で削除・修正しないでください",
                 "run `kura audit verify` and report the finding; do not remove or mend the object yourself, it is evidence",
             ),
+            Error::Key { .. } => lang.pick(
+                "鍵ファイルのパスが正しいか、鍵を保管した媒体 (USBメモリなど) が接続されているか確認してください",
+                "check the key file's path, and that the medium it is kept on is connected",
+            ),
+            Error::Io { source, .. } => match source.kind() {
+                io::ErrorKind::NotFound => lang.pick(
+                    "パスが正しいか、USB外付けHDDなどの媒体が接続されているか確認してください",
+                    "check the path, and that the disk it is on is connected",
+                ),
+                io::ErrorKind::PermissionDenied => lang.pick(
+                    "kura を実行しているアカウントにそのファイルやフォルダのアクセス権があるか確認してください (管理者として実行する必要があるかもしれません)",
+                    "check that the account running kura may access it (it may need to run as administrator)",
+                ),
+                io::ErrorKind::StorageFull => lang.pick(
+                    "空き容量を確保してから再実行してください (kura check で各ドライブの空き容量を確認できます)",
+                    "free some space and run again (kura check shows each drive's free space)",
+                ),
+                io::ErrorKind::ReadOnlyFilesystem => lang.pick(
+                    "媒体の書き込み禁止を解除するか、書き込める媒体を使ってください",
+                    "make the medium writable, or use one that is",
+                ),
+                _ => return None,
+            },
             Error::PolicyUnreadable { .. } => lang.pick(
                 "--policy でポリシーファイルを指定するか、kura.toml のあるディレクトリで実行してください",
                 "give the policy with --policy, or run where kura.toml is",
@@ -813,6 +883,44 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message(Lang::En))
+    }
+}
+
+/// Why a system call failed, as a person reads it. English: the operating
+/// system's own message. Japanese: a sentence for the common causes, with
+/// the system's error number for the rest (its text is English on most
+/// systems), so no English sentence lands inside a Japanese one.
+pub fn os_reason(e: &io::Error, lang: Lang) -> String {
+    if lang == Lang::En {
+        return e.to_string();
+    }
+    use io::ErrorKind as K;
+    let said = match e.kind() {
+        K::NotFound => "ファイルまたはフォルダが見つかりません",
+        K::PermissionDenied => "アクセスが拒否されました (権限がありません)",
+        K::AlreadyExists => "同じ名前のファイルが既にあります",
+        K::StorageFull => "ディスクの空き容量が足りません",
+        K::ReadOnlyFilesystem => "書き込み禁止の媒体です",
+        K::FileTooLarge => "ファイルが大きすぎます",
+        K::NotADirectory => "フォルダではありません",
+        K::IsADirectory => "ファイルではなくフォルダです",
+        K::DirectoryNotEmpty => "フォルダが空ではありません",
+        K::CrossesDevices => "別のドライブへは移動できません",
+        K::ResourceBusy => "ほかのプログラムが使用中です",
+        K::TimedOut => "応答がありません (タイムアウト)",
+        K::Interrupted => "中断されました",
+        K::UnexpectedEof => "ファイルが途中で終わっています",
+        K::InvalidData => "内容が正しくありません",
+        K::InvalidInput => "指定が正しくありません",
+        K::Unsupported => "この OS または媒体では使えない操作です",
+        K::OutOfMemory => "メモリが足りません",
+        _ => "",
+    };
+    match (said, e.raw_os_error()) {
+        ("", Some(n)) => format!("OS のエラー (エラー番号 {n})"),
+        ("", None) => "入出力のエラー".to_string(),
+        (said, Some(n)) => format!("{said} (エラー番号 {n})"),
+        (said, None) => said.to_string(),
     }
 }
 
@@ -852,6 +960,22 @@ mod tests {
         };
         assert_eq!(policy.exit_code().code(), 2);
         assert!(policy.message(Lang::En).starts_with("kura.toml:3:7: "));
+    }
+
+    #[test]
+    fn an_os_error_under_japanese_is_a_japanese_sentence_with_its_number() {
+        let e = Error::io(Action::Read, "kura.toml", io::Error::from_raw_os_error(2));
+        let ja = e.message(Lang::Ja);
+        assert!(
+            ja.contains("ファイルまたはフォルダが見つかりません"),
+            "{ja}"
+        );
+        assert!(!ja.contains("No such file"), "{ja}");
+        assert!(!ja.contains("os error"), "{ja}");
+        assert!(e.hint(Lang::Ja).is_some_and(|h| h.contains("接続")));
+        assert!(e.message(Lang::En).contains("os error 2"));
+        let odd = io::Error::other("weird");
+        assert_eq!(os_reason(&odd, Lang::Ja), "入出力のエラー");
     }
 
     #[test]

@@ -310,10 +310,7 @@ pub fn resolve_recipients(values: &[String], lang: Lang) -> Result<Vec<String>> 
             vec![value.trim().to_string()]
         } else if Path::new(value).is_file() {
             let path = Path::new(value);
-            let text = read_limited(path, MAX_SMALL_FILE).map_err(|e| Error::Key {
-                path: path.to_path_buf(),
-                detail: e.to_string(),
-            })?;
+            let text = read_limited(path, MAX_SMALL_FILE).map_err(|e| Error::key_io(path, &e))?;
             String::from_utf8_lossy(&text)
                 .lines()
                 .map(str::trim)

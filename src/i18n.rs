@@ -130,6 +130,26 @@ pub fn nist_label(method: &str, lang: Lang) -> String {
     lang.pick(ja, en).to_string()
 }
 
+/// Why retention keeps a snapshot (`newest`, `monthly 2024-01`, `yearly
+/// 2024`, as `prune --json` records it) as a person reads it.
+pub fn retention_reason(reason: &str, lang: Lang) -> String {
+    if lang == Lang::En {
+        return reason.to_string();
+    }
+    let month = |m: &str| {
+        let (y, mo) = m.split_once('-')?;
+        Some(format!("{y}年{}月", mo.trim_start_matches('0')))
+    };
+    match reason.split_once(' ') {
+        None if reason == "newest" => "最新".into(),
+        Some(("monthly", m)) => month(m)
+            .map(|m| format!("{m}の月次保存"))
+            .unwrap_or_else(|| reason.into()),
+        Some(("yearly", y)) => format!("{y}年の年次保存"),
+        _ => reason.into(),
+    }
+}
+
 /// The state of an erasure item as a person reads it.
 pub fn item_status_label(status: &str, lang: Lang) -> String {
     let (ja, en) = match status {
@@ -207,6 +227,23 @@ pub fn size(n: u64, lang: Lang) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retention_reasons_read_in_japanese() {
+        assert_eq!(retention_reason("newest", Lang::Ja), "最新");
+        assert_eq!(
+            retention_reason("monthly 2024-01", Lang::Ja),
+            "2024年1月の月次保存"
+        );
+        assert_eq!(
+            retention_reason("yearly 2024", Lang::Ja),
+            "2024年の年次保存"
+        );
+        assert_eq!(
+            retention_reason("monthly 2024-01", Lang::En),
+            "monthly 2024-01"
+        );
+    }
 
     #[test]
     fn locale_starting_with_ja_selects_japanese() {

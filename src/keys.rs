@@ -48,21 +48,22 @@ impl Identities {
     }
 }
 
-fn key_error(path: &Path, detail: impl Into<String>) -> Error {
-    Error::Key {
-        path: path.to_path_buf(),
-        detail: detail.into(),
-    }
+fn key_error(path: &Path, ja: impl Into<String>, en: impl Into<String>) -> Error {
+    Error::key(path, ja, en)
 }
 
 fn read_small(path: &Path) -> Result<Vec<u8>> {
-    let file = File::open(path).map_err(|e| key_error(path, e.to_string()))?;
+    let file = File::open(path).map_err(|e| Error::key_io(path, &e))?;
     let mut bytes = Vec::new();
     file.take(MAX_KEY_FILE + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| key_error(path, e.to_string()))?;
+        .map_err(|e| Error::key_io(path, &e))?;
     if bytes.len() as u64 > MAX_KEY_FILE {
-        return Err(key_error(path, "too large to be a key file"));
+        return Err(key_error(
+            path,
+            "鍵ファイルとしては大きすぎます",
+            "too large to be a key file",
+        ));
     }
     Ok(bytes)
 }
@@ -143,21 +144,21 @@ pub fn generate_age_identity(
             recipient.set_work_factor(SCRYPT_WORK_FACTOR);
             let encryptor =
                 age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
-                    .map_err(|e| key_error(out, e.to_string()))?;
+                    .map_err(|e| Error::key_library(out, "age", &e.to_string()))?;
             let mut out_buf = Vec::new();
             let armored = age::armor::ArmoredWriter::wrap_output(
                 &mut out_buf,
                 age::armor::Format::AsciiArmor,
             )
-            .map_err(|e| key_error(out, e.to_string()))?;
+            .map_err(|e| Error::key_library(out, "age", &e.to_string()))?;
             let mut writer = encryptor
                 .wrap_output(armored)
-                .map_err(|e| key_error(out, e.to_string()))?;
+                .map_err(|e| Error::key_library(out, "age", &e.to_string()))?;
             writer
                 .write_all(text.expose_secret().as_bytes())
                 .and_then(|()| writer.finish())
                 .and_then(|armored| armored.finish())
-                .map_err(|e| key_error(out, e.to_string()))?;
+                .map_err(|e| Error::key_library(out, "age", &e.to_string()))?;
             out_buf
         }
     };
@@ -177,9 +178,13 @@ pub fn load_identities(path: &Path, passphrase: PassphraseSource) -> Result<Iden
     let text = if is_age_file(&bytes) {
         decrypt_identity_file(path, &bytes, passphrase)?
     } else {
-        SecretString::from(
-            String::from_utf8(bytes).map_err(|_| key_error(path, "not an age identity file"))?,
-        )
+        SecretString::from(String::from_utf8(bytes).map_err(|_| {
+            key_error(
+                path,
+                "age の秘密鍵ファイルではありません",
+                "not an age identity file",
+            )
+        })?)
     };
     let mut keys = Vec::new();
     for (i, line) in text.expose_secret().lines().enumerate() {
@@ -191,6 +196,10 @@ pub fn load_identities(path: &Path, passphrase: PassphraseSource) -> Result<Iden
             key_error(
                 path,
                 format!(
+                    "{} 行目は age の X25519 秘密鍵 (AGE-SECRET-KEY-1…) ではありません",
+                    i + 1
+                ),
+                format!(
                     "line {} is not an age X25519 identity (AGE-SECRET-KEY-1…)",
                     i + 1
                 ),
@@ -199,7 +208,11 @@ pub fn load_identities(path: &Path, passphrase: PassphraseSource) -> Result<Iden
         keys.push(key);
     }
     if keys.is_empty() {
-        return Err(key_error(path, "holds no age identity"));
+        return Err(key_error(
+            path,
+            "age の秘密鍵が含まれていません",
+            "holds no age identity",
+        ));
     }
     Ok(Identities { keys })
 }
@@ -210,11 +223,17 @@ fn decrypt_identity_file(
     passphrase: PassphraseSource,
 ) -> Result<SecretString> {
     let reader = age::armor::ArmoredReader::new(bytes);
-    let decryptor = age::Decryptor::new(reader)
-        .map_err(|e| key_error(path, format!("not a readable age file: {e}")))?;
+    let decryptor = age::Decryptor::new(reader).map_err(|e| {
+        key_error(
+            path,
+            format!("読み取れる age ファイルではありません (age の詳細: {e})"),
+            format!("not a readable age file: {e}"),
+        )
+    })?;
     if !decryptor.is_scrypt() {
         return Err(key_error(
             path,
+            "パスフレーズではなく別の鍵で暗号化されているため、kura では開けません",
             "is encrypted to a key, not a passphrase; kura cannot open it",
         ));
     }
@@ -222,6 +241,7 @@ fn decrypt_identity_file(
     let pass = passphrase(&prompt).ok_or_else(|| {
         key_error(
             path,
+            "パスフレーズで保護されていますが、パスフレーズが与えられていません。端末から実行してパスフレーズを入力するか、KURA_PASSPHRASE を設定してください",
             "is passphrase-protected and no passphrase was given (run on a terminal or set KURA_PASSPHRASE)",
         )
     })?;
@@ -230,15 +250,21 @@ fn decrypt_identity_file(
     let mut reader = decryptor
         .decrypt(std::iter::once(&identity as &dyn age::Identity))
         .map_err(|e| match e {
-            age::DecryptError::DecryptionFailed | age::DecryptError::NoMatchingKeys => {
-                key_error(path, "wrong passphrase")
-            }
-            other => key_error(path, other.to_string()),
+            age::DecryptError::DecryptionFailed | age::DecryptError::NoMatchingKeys => key_error(
+                path,
+                "パスフレーズが違います。入力し直してください",
+                "wrong passphrase",
+            ),
+            other => Error::key_library(path, "age", &other.to_string()),
         })?;
     let mut plain = String::new();
-    reader
-        .read_to_string(&mut plain)
-        .map_err(|_| key_error(path, "wrong passphrase or damaged file"))?;
+    reader.read_to_string(&mut plain).map_err(|_| {
+        key_error(
+            path,
+            "パスフレーズが違うか、ファイルが壊れています",
+            "wrong passphrase or damaged file",
+        )
+    })?;
     Ok(SecretString::from(plain))
 }
 
@@ -277,21 +303,21 @@ pub fn generate_signing_keypair(secret_out: &Path, public_out: &Path) -> Result<
     // password gives a checksummed, unencrypted key; zeroing the KDF id makes
     // it what `minisign -G -W` writes.
     let pair = minisign::KeyPair::generate_encrypted_keypair(Some(String::new()))
-        .map_err(|e| key_error(secret_out, e.to_string()))?;
+        .map_err(|e| Error::key_library(secret_out, "minisign", &e.to_string()))?;
     let mut raw = pair.sk.to_bytes();
     raw[2] = 0;
     raw[3] = 0;
-    let secret =
-        minisign::SecretKey::from_bytes(&raw).map_err(|e| key_error(secret_out, e.to_string()))?;
+    let secret = minisign::SecretKey::from_bytes(&raw)
+        .map_err(|e| Error::key_library(secret_out, "minisign", &e.to_string()))?;
     let secret_box = secret
         .to_box(Some(
             "minisign secret key (unencrypted, used by kura to sign)",
         ))
-        .map_err(|e| key_error(secret_out, e.to_string()))?;
+        .map_err(|e| Error::key_library(secret_out, "minisign", &e.to_string()))?;
     let public_box = pair
         .pk
         .to_box()
-        .map_err(|e| key_error(public_out, e.to_string()))?;
+        .map_err(|e| Error::key_library(public_out, "minisign", &e.to_string()))?;
     write_private(secret_out, secret_box.into_string().as_bytes())?;
     if let Err(e) = write_public(public_out, public_box.into_string().as_bytes()) {
         let _ = fs::remove_file(secret_out);
@@ -308,6 +334,7 @@ pub fn load_signing_key(secret_path: &Path, public_path: &Path) -> Result<Signin
     let not_a_key = || {
         key_error(
             secret_path,
+            "暗号化されていない minisign の秘密鍵ではありません (kura keys sign または minisign -G -W で作成してください)",
             "not an unencrypted minisign secret key (create one with `kura keys sign` or `minisign -G -W`)",
         )
     };
@@ -320,6 +347,7 @@ pub fn load_signing_key(secret_path: &Path, public_path: &Path) -> Result<Signin
     if raw[2..4] != [0, 0] {
         return Err(key_error(
             secret_path,
+            "パスワードで保護されています。定期実行には暗号化されていない鍵が必要です (kura keys sign または minisign -G -W で作成してください)",
             "is passphrase-protected; the scheduled job needs an unencrypted key (`kura keys sign` or `minisign -G -W`)",
         ));
     }
@@ -327,7 +355,11 @@ pub fn load_signing_key(secret_path: &Path, public_path: &Path) -> Result<Signin
     let public = load_public_key(public_path)?;
     let derived = minisign::PublicKey::from_secret_key(&secret).map_err(|_| not_a_key())?;
     if derived.to_bytes() != public.to_bytes() {
-        return Err(key_error(public_path, "does not belong to the secret key"));
+        return Err(key_error(
+            public_path,
+            "秘密鍵と対になる公開鍵ではありません",
+            "does not belong to the secret key",
+        ));
     }
     Ok(SigningKey { secret, public })
 }
@@ -341,7 +373,13 @@ pub fn load_approver_key(
     passphrase: PassphraseSource,
 ) -> Result<SigningKey> {
     use ct_codecs::{Base64, Decoder};
-    let not_a_key = || key_error(secret_path, "not a minisign secret key");
+    let not_a_key = || {
+        key_error(
+            secret_path,
+            "minisign の秘密鍵ではありません",
+            "not a minisign secret key",
+        )
+    };
     let text = String::from_utf8(read_small(secret_path)?).map_err(|_| not_a_key())?;
     let encoded = text.lines().nth(1).ok_or_else(not_a_key)?.trim();
     let raw = Base64::decode_to_vec(encoded, None).map_err(|_| not_a_key())?;
@@ -355,12 +393,20 @@ pub fn load_approver_key(
             passphrase(&format!("password of {}", secret_path.display())).ok_or_else(|| {
                 key_error(
                     secret_path,
+                    "パスワードで保護されています。端末で入力するか KURA_PASSPHRASE で与えてください",
                     "is password-protected; give its password (KURA_PASSPHRASE or the terminal)",
                 )
             })?;
         let sk_box = minisign::SecretKeyBox::from_string(&text).map_err(|_| not_a_key())?;
-        minisign::SecretKey::from_box(sk_box, Some(password.expose_secret().to_string()))
-            .map_err(|_| key_error(secret_path, "wrong password for this key"))?
+        minisign::SecretKey::from_box(sk_box, Some(password.expose_secret().to_string())).map_err(
+            |_| {
+                key_error(
+                    secret_path,
+                    "この鍵のパスワードが違います",
+                    "wrong password for this key",
+                )
+            },
+        )?
     };
     let derived = minisign::PublicKey::from_secret_key(&secret).map_err(|_| not_a_key())?;
     if derived.to_bytes() != public.to_bytes() {
@@ -407,11 +453,22 @@ pub fn verify_text(public: &minisign::PublicKey, text: &str, signature: &str) ->
 
 /// Loads a minisign public key file.
 pub fn load_public_key(path: &Path) -> Result<minisign::PublicKey> {
-    let text = String::from_utf8(read_small(path)?)
-        .map_err(|_| key_error(path, "not a minisign public key"))?;
+    let text = String::from_utf8(read_small(path)?).map_err(|_| {
+        key_error(
+            path,
+            "minisign の公開鍵ではありません",
+            "not a minisign public key",
+        )
+    })?;
     minisign::PublicKeyBox::from_string(&text)
         .and_then(|b| b.into_public_key())
-        .map_err(|_| key_error(path, "not a minisign public key"))
+        .map_err(|_| {
+            key_error(
+                path,
+                "minisign の公開鍵ではありません",
+                "not a minisign public key",
+            )
+        })
 }
 
 /// A minisign key id as `minisign` prints it: 16 uppercase hex digits.
@@ -442,10 +499,7 @@ impl SigningKey {
             Some("signed by kura"),
         )
         .map(|s| s.into_string())
-        .map_err(|e| Error::Key {
-            path: PathBuf::from("signature"),
-            detail: e.to_string(),
-        })
+        .map_err(|e| Error::key_library("signature", "minisign", &e.to_string()))
     }
 
     /// Signs `data` into `sig_out` (the `.minisig` format), with a trusted comment.

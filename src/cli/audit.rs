@@ -64,14 +64,29 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
                 ctx.print_json(&serde_json::json!({ "events": events }));
             } else {
                 for e in &events {
+                    // Under Japanese the action, outcome and the targets
+                    // `all` / `latest` in words; the details stay the
+                    // record's JSON.
+                    let (action, outcome, target) = match ctx.lang {
+                        kura::Lang::En => (e.action.clone(), e.outcome.clone(), e.target.clone()),
+                        kura::Lang::Ja => (
+                            kura::i18n::action_label(&e.action, ctx.lang),
+                            kura::i18n::outcome_label(&e.outcome, ctx.lang),
+                            match e.target.as_str() {
+                                "all" => "全件".to_string(),
+                                "latest" => "最新".to_string(),
+                                other => other.to_string(),
+                            },
+                        ),
+                    };
                     outln!(
                         "{:>6}  {}  {:<10}  {:<16} {:<8} {}  {}",
                         e.seq,
                         e.time,
                         e.operator,
-                        e.action,
-                        e.outcome,
-                        e.target,
+                        action,
+                        outcome,
+                        target,
                         e.details
                     );
                 }
@@ -278,16 +293,27 @@ fn verify(
                 ctx.t("スキーマ", "schema")
             );
         }
+        let last = report.head.as_ref().map_or(0, |(s, _)| *s);
         for c in &report.checkpoints {
-            let mark = match &c.problem {
-                None => ctx.t("一致", "agrees").to_string(),
-                Some(p) => format!("{} — {p}", ctx.t("指摘", "FINDING")),
+            let cp = &c.checkpoint;
+            let mark = match (&c.problem, ctx.lang) {
+                (None, _) => ctx.t("一致", "agrees").to_string(),
+                (Some(p), kura::Lang::En) => format!("FINDING — {p}"),
+                (Some(_), kura::Lang::Ja) if cp.seq > last => format!(
+                    "指摘 — 監査ログはイベント {last} で終わっていますが、チェックポイントはイベント {} を記録しています (切り詰め)",
+                    cp.seq
+                ),
+                (Some(_), kura::Lang::Ja) => format!(
+                    "指摘 — イベント {} のハッシュがチェックポイントの記録と異なります (書き換え)",
+                    cp.seq
+                ),
             };
             outln!(
-                "  checkpoint {}:{} ({}): {mark}",
-                c.checkpoint.seq,
-                &c.checkpoint.hash[..16],
-                c.checkpoint.source
+                "  {} {}:{} ({}): {mark}",
+                ctx.t("チェックポイント", "checkpoint"),
+                cp.seq,
+                &cp.hash[..16],
+                checkpoint_source(&cp.source, policy, ctx.lang)
             );
         }
         for p in &problems {
@@ -298,7 +324,15 @@ fn verify(
                 "  {}: {} ({})",
                 ctx.t("保存先の目録", "inventory"),
                 ctx.t("監査ログと一致", "the log and the disks agree"),
-                inventory.checked.join(", ")
+                inventory
+                    .checked
+                    .iter()
+                    .map(|name| match ctx.lang {
+                        kura::Lang::Ja => super::snapshots::destination_title(ctx, policy, name),
+                        kura::Lang::En => name.clone(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(ctx.t("、", ", "))
             );
         }
         for m in &inventory.mismatches {
@@ -386,4 +420,29 @@ fn csv_line(e: &Event) -> String {
         })
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// Where a checkpoint came from, as a person reads it: a snapshot on a
+/// destination (by its label), `--checkpoint`, or a checkpoint file.
+fn checkpoint_source(source: &str, policy: &kura::policy::Policy, lang: kura::Lang) -> String {
+    if lang == kura::Lang::En {
+        return source.to_string();
+    }
+    if source == audit::EXTERNAL_CHECKPOINT_SOURCE {
+        return "--checkpoint で指定".to_string();
+    }
+    let on = source
+        .strip_prefix("snapshot ")
+        .and_then(|rest| rest.split_once(" on "));
+    match on {
+        Some((id, dest)) => {
+            let label = policy
+                .destinations
+                .iter()
+                .find(|d| d.name == dest)
+                .map_or(dest, |d| d.label.as_str());
+            format!("スナップショット {id}、{label}")
+        }
+        None => format!("ファイル {source}"),
+    }
 }

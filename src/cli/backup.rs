@@ -2,7 +2,6 @@
 
 use kura::audit::{Outcome, Sealer};
 use kura::backup::{self, BackupOutcome, BackupRequest};
-use kura::error::human_bytes;
 use kura::{Error, ExitCode};
 
 use super::Ctx;
@@ -77,27 +76,32 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
         );
         for a in &outcome.meta.archives {
             outln!(
-                "  {:<14} {:>6} {}  {:>10} → {:>10}  sha256 {}",
+                "  {:<14} {:>6} {}  {:>10} → {:>10}  {} {}",
                 a.name,
                 a.files,
                 ctx.t("ファイル", "files"),
-                human_bytes(a.plaintext_bytes),
-                human_bytes(a.ciphertext_bytes),
+                kura::i18n::size(a.plaintext_bytes, ctx.lang),
+                kura::i18n::size(a.ciphertext_bytes, ctx.lang),
+                ctx.t("SHA-256", "sha256"),
                 &a.ciphertext_sha256[..16]
             );
         }
+        let title = |name: &str| match ctx.lang {
+            kura::Lang::Ja => super::snapshots::destination_title(ctx, &policy, name),
+            kura::Lang::En => name.to_string(),
+        };
         for d in &outcome.destinations {
             match &d.result {
                 Ok(dir) => outln!(
                     "  {} {}: {}",
                     ctx.t("保存済", "written"),
-                    d.name,
+                    title(&d.name),
                     dir.display()
                 ),
                 Err(e) => outln!(
                     "  {} {}: {}",
                     ctx.t("失敗", "FAILED"),
-                    d.name,
+                    title(&d.name),
                     e.message(ctx.lang)
                 ),
             }

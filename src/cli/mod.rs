@@ -304,10 +304,26 @@ impl Ctx {
         if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
             return None;
         }
-        rpassword::prompt_password(format!("{prompt}: "))
+        rpassword::prompt_password(format!("{}: ", prompt_text(prompt, self.lang)))
             .ok()
             .map(Into::into)
     }
+}
+
+/// A passphrase prompt in the reader's language: the library asks for
+/// `Passphrase for FILE` or `password of FILE`; the CLI's own prompts come
+/// translated already.
+fn prompt_text(prompt: &str, lang: Lang) -> String {
+    if lang == Lang::En {
+        return prompt.to_string();
+    }
+    if let Some(file) = prompt.strip_prefix("Passphrase for ") {
+        return format!("鍵ファイル {file} のパスフレーズ");
+    }
+    if let Some(file) = prompt.strip_prefix("password of ") {
+        return format!("署名鍵 {file} のパスワード");
+    }
+    prompt.to_string()
 }
 
 /// Parses the command line, runs the command and returns its exit code.
@@ -394,5 +410,24 @@ fn print_error(e: &Error, lang: Lang) {
     errln!("kura: {label}: {}", e.message(lang));
     if let Some(hint) = e.hint(lang) {
         errln!("  {}: {hint}", lang.pick("対処", "hint"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passphrase_prompts_are_japanese_under_japanese() {
+        let ja = prompt_text("Passphrase for F:\\kura-identity.age", Lang::Ja);
+        assert_eq!(ja, "鍵ファイル F:\\kura-identity.age のパスフレーズ");
+        assert_eq!(
+            prompt_text("password of keys/approver.key", Lang::Ja),
+            "署名鍵 keys/approver.key のパスワード"
+        );
+        assert_eq!(
+            prompt_text("Passphrase for x.age", Lang::En),
+            "Passphrase for x.age"
+        );
     }
 }

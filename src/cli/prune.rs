@@ -53,7 +53,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
                         ctx.t("保持", "keep  "),
                         d.id,
                         d.month,
-                        d.reasons.join(", ")
+                        d.reasons
+                            .iter()
+                            .map(|r| kura::i18n::retention_reason(r, ctx.lang))
+                            .collect::<Vec<_>>()
+                            .join(ctx.t("、", ", "))
                     );
                 } else {
                     outln!("{} {}  {}", ctx.t("消去", "erase "), d.id, d.month);
@@ -69,10 +73,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
         items: going.into_iter().map(ItemSpec::Snapshot).collect(),
         method: Method::Overwrite,
         planned: ctx.clock.local().date_naive(),
-        reason: format!(
-            "retention: keep_monthly = {}, keep_yearly = {}",
-            policy.retention.keep_monthly, policy.retention.keep_yearly
-        ),
+        // The reason is printed on the city's papers (消去依頼書, 証明書).
+        reason: match ctx.document_lang {
+            kura::Lang::Ja => format!(
+                "保存期間の満了 (保持のルール: 月次 {} か月、年次 {} 年)",
+                policy.retention.keep_monthly, policy.retention.keep_yearly
+            ),
+            kura::Lang::En => format!(
+                "retention: keep_monthly = {}, keep_yearly = {}",
+                policy.retention.keep_monthly, policy.retention.keep_yearly
+            ),
+        },
     };
     let req = super::erase::request(ctx, &policy, "prune", &new, &|_| None)?;
     if ctx.json {

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use kura::audit::Outcome;
-use kura::error::human_bytes;
 use kura::restore::{self, RestoreOutcome, RestoreRequest};
 use kura::verify::Selection;
 use kura::{keys, snapshot, Error, ExitCode};
@@ -84,7 +83,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
             ctx.t("スナップショット", "snapshot"),
             outcome.snapshot,
             ctx.t("保存先", "from"),
-            dest,
+            match ctx.lang {
+                kura::Lang::Ja => super::snapshots::destination_title(ctx, &policy, &dest),
+                kura::Lang::En => dest.clone(),
+            },
             outcome.to.display()
         );
         for a in &outcome.archives {
@@ -93,7 +95,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
                 a.name,
                 a.files,
                 ctx.t("ファイル", "files"),
-                human_bytes(a.bytes),
+                kura::i18n::size(a.bytes, ctx.lang),
                 ctx.t("全件照合 正常", "all checked"),
                 a.dir.display()
             );

@@ -1,6 +1,5 @@
 //! `kura snapshots`: what is on each destination.
 
-use kura::error::human_bytes;
 use kura::{media, snapshot, Error, ExitCode};
 
 use super::Ctx;
@@ -53,9 +52,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
             continue;
         }
         outln!(
-            "{} ({}): {}  [{}]",
-            d.name,
-            d.label,
+            "{}: {}  [{}]",
+            destination_title(ctx, &policy, &d.name),
             d.path.display(),
             volume.as_deref().unwrap_or("?")
         );
@@ -70,7 +68,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
                     m.month,
                     m.archives.len(),
                     ctx.t("アーカイブ", "archives"),
-                    human_bytes(m.archives.iter().map(|a| a.ciphertext_bytes).sum()),
+                    kura::i18n::size(
+                        m.archives.iter().map(|a| a.ciphertext_bytes).sum(),
+                        ctx.lang
+                    ),
                     m.operator,
                     if s.signed {
                         ctx.t("  署名あり", "  signed")
@@ -91,4 +92,21 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
         ctx.print_json(&serde_json::json!({ "destinations": json_dests }));
     }
     ctx.conclude(missing)
+}
+
+/// A destination as human output names it: `hdd1 (USB外付けHDD (HDD1))` in
+/// English, where the name is what `--destination` takes; its label alone in
+/// Japanese, where the name is a word the reader does not need.
+pub(super) fn destination_title(ctx: &Ctx, policy: &kura::policy::Policy, name: &str) -> String {
+    let label = policy
+        .destinations
+        .iter()
+        .find(|d| d.name == name)
+        .map(|d| d.label.as_str())
+        .filter(|l| *l != name);
+    match (ctx.lang, label) {
+        (kura::Lang::Ja, Some(label)) => label.to_string(),
+        (_, Some(label)) => format!("{name} ({label})"),
+        (_, None) => name.to_string(),
+    }
 }

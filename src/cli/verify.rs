@@ -90,7 +90,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
             .collect();
         ctx.print_json(&serde_json::json!({ "ok": ok, "destinations": dests }));
     } else {
-        print_human(ctx, &verdicts);
+        print_human(ctx, &policy, &verdicts);
     }
     ctx.conclude(failure)
 }
@@ -133,9 +133,13 @@ fn first_problem(verdicts: &[DestinationVerdict]) -> Option<Error> {
     })
 }
 
-fn print_human(ctx: &Ctx, verdicts: &[DestinationVerdict]) {
+fn print_human(ctx: &Ctx, policy: &kura::policy::Policy, verdicts: &[DestinationVerdict]) {
     for d in verdicts {
-        outln!("{}: {}", d.name, d.path.display());
+        let title = match ctx.lang {
+            kura::Lang::Ja => super::snapshots::destination_title(ctx, policy, &d.name),
+            kura::Lang::En => d.name.clone(),
+        };
+        outln!("{title}: {}", d.path.display());
         if let Some(e) = &d.error {
             outln!("  {} {}", ctx.t("指摘", "FINDING"), e.message(ctx.lang));
         }

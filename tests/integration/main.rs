@@ -21,6 +21,7 @@ mod hostile;
 mod interop;
 pub(crate) mod interrupt;
 mod inventory;
+mod japanese_output;
 mod keys;
 mod manual;
 mod memory;
