@@ -292,14 +292,13 @@ pub fn run(req: &BackupRequest) -> Result<BackupOutcome> {
         Some(s) => Some(keys::load_signing_key(&s.secret_key, &s.public_key)?),
         None => None,
     };
+    let sealed = Seal::new(&meta, signer.as_ref())?;
     let mut destinations = Vec::new();
     for mut t in targets {
         let result = match (t.error.take(), t.staging.take()) {
             (Some(e), _) => Err(e),
             (None, None) => Err(Error::Refused("no staging directory".into())),
-            (None, Some(staging)) => {
-                seal(staging, &meta, signer.as_ref()).map_err(|e| disk_gone(t.dest, e))
-            }
+            (None, Some(staging)) => sealed.apply(staging).map_err(|e| disk_gone(t.dest, e)),
         };
         destinations.push(DestinationOutcome {
             name: t.dest.name.clone(),
@@ -510,49 +509,63 @@ fn ensure_any_alive_slice(targets: &mut [Target]) -> Result<()> {
     }
 }
 
-/// Seals a staging directory: snapshot.json, SHA256SUMS, signature, publish.
-fn seal(
-    staging: Staging,
-    meta: &SnapshotMeta,
-    signer: Option<&keys::SigningKey>,
-) -> Result<PathBuf> {
-    let dir = staging.dir().to_path_buf();
-    let json_path = dir.join(snapshot::SNAPSHOT_JSON);
-    let mut json = serde_json::to_vec_pretty(meta)
-        .map_err(|e| Error::io(Action::Write, &json_path, io::Error::other(e)))?;
-    json.push(b'\n');
-    write_synced(&json_path, &json)?;
+/// What sealing writes into every copy of a snapshot: the same
+/// `snapshot.json`, `SHA256SUMS` and signature bytes on every destination.
+struct Seal {
+    json: Vec<u8>,
+    sums: Vec<u8>,
+    signature: Option<String>,
+}
 
-    let mut lines: Vec<(String, [u8; 32])> = meta
-        .archives
-        .iter()
-        .map(|a| {
-            let mut d = [0u8; 32];
-            hex::decode_to_slice(&a.ciphertext_sha256, &mut d).map(|()| (a.file.clone(), d))
+impl Seal {
+    /// Builds the files once, signing `SHA256SUMS` once.
+    fn new(meta: &SnapshotMeta, signer: Option<&keys::SigningKey>) -> Result<Seal> {
+        let mut json = serde_json::to_vec_pretty(meta)
+            .map_err(|e| Error::io(Action::Write, snapshot::SNAPSHOT_JSON, io::Error::other(e)))?;
+        json.push(b'\n');
+        let mut lines: Vec<(String, [u8; 32])> = meta
+            .archives
+            .iter()
+            .map(|a| {
+                let mut d = [0u8; 32];
+                hex::decode_to_slice(&a.ciphertext_sha256, &mut d).map(|()| (a.file.clone(), d))
+            })
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| Error::io(Action::Write, snapshot::SUMS, io::Error::other(e)))?;
+        lines.push((
+            snapshot::SNAPSHOT_JSON.to_string(),
+            sums::digest_reader(&json[..])
+                .map_err(|e| Error::io(Action::Read, snapshot::SNAPSHOT_JSON, e))?
+                .0,
+        ));
+        lines.sort();
+        let mut sums = Vec::new();
+        for (name, digest) in &lines {
+            sums.extend(sums::format_line(digest, name.as_bytes()));
+        }
+        let signature = match signer {
+            Some(key) => {
+                Some(key.sign_bytes(&sums, &format!("kura-snapshot {} {}", meta.id, meta.month))?)
+            }
+            None => None,
+        };
+        Ok(Seal {
+            json,
+            sums,
+            signature,
         })
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|e| Error::io(Action::Write, &dir, io::Error::other(e)))?;
-    lines.push((
-        snapshot::SNAPSHOT_JSON.to_string(),
-        sums::digest_reader(&json[..])
-            .map_err(|e| Error::io(Action::Read, &json_path, e))?
-            .0,
-    ));
-    lines.sort();
-    let mut text = Vec::new();
-    for (name, digest) in &lines {
-        text.extend(sums::format_line(digest, name.as_bytes()));
     }
-    let sums_path = dir.join(snapshot::SUMS);
-    write_synced(&sums_path, &text)?;
-    if let Some(key) = signer {
-        key.sign_file(
-            &sums_path,
-            &dir.join(snapshot::SUMS_SIG),
-            &format!("kura-snapshot {} {}", meta.id, meta.month),
-        )?;
+
+    /// Seals a staging directory: snapshot.json, SHA256SUMS, signature, publish.
+    fn apply(&self, staging: Staging) -> Result<PathBuf> {
+        let dir = staging.dir().to_path_buf();
+        write_synced(&dir.join(snapshot::SNAPSHOT_JSON), &self.json)?;
+        write_synced(&dir.join(snapshot::SUMS), &self.sums)?;
+        if let Some(sig) = &self.signature {
+            write_synced(&dir.join(snapshot::SUMS_SIG), sig.as_bytes())?;
+        }
+        staging.publish()
     }
-    staging.publish()
 }
 
 fn write_synced(path: &Path, data: &[u8]) -> Result<()> {

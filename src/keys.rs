@@ -491,10 +491,17 @@ impl SigningKey {
 
     /// Signs a text; returns the `.minisig` text.
     pub fn sign_text(&self, text: &str, trusted_comment: &str) -> Result<String> {
+        self.sign_bytes(text.as_bytes(), trusted_comment)
+    }
+
+    /// Signs bytes; returns the `.minisig` text. Signatures are randomised,
+    /// so a file written to several places is signed once and the same
+    /// signature written to each.
+    pub fn sign_bytes(&self, data: &[u8], trusted_comment: &str) -> Result<String> {
         minisign::sign(
             Some(&self.public),
             &self.secret,
-            io::Cursor::new(text.as_bytes()),
+            io::Cursor::new(data),
             Some(trusted_comment),
             Some("signed by kura"),
         )

@@ -66,7 +66,9 @@ pub fn register(
         registered_by: operator.to_string(),
     };
     let json = serde_json::to_vec_pretty(&marker).map_err(io::Error::other);
-    let json = json.map_err(|e| Error::io(Action::Write, dir.join(VOLUME_MARKER), e))?;
+    let mut json = json.map_err(|e| Error::io(Action::Write, dir.join(VOLUME_MARKER), e))?;
+    // Like every JSON document kura writes: two-space indent, final newline.
+    json.push(b'\n');
     write_atomically(&dir.join(VOLUME_MARKER), &json)?;
     Ok(marker)
 }
@@ -310,6 +312,16 @@ mod tests {
         let err = register(&unplugged, "HDD1", "x", chrono::Utc::now()).unwrap_err();
         assert_eq!(err.exit_code().code(), 3);
         assert!(!dir.path().join("media").exists());
+    }
+
+    #[test]
+    fn the_marker_is_indented_by_two_spaces_and_ends_with_a_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let kura = dir.path().join("kura");
+        register(&kura, "HDD1", "山田 太郎", chrono::Utc::now()).unwrap();
+        let text = fs::read_to_string(kura.join(VOLUME_MARKER)).unwrap();
+        assert!(text.ends_with("}\n"), "{text:?}");
+        assert!(text.contains("\n  \"format\": "), "{text:?}");
     }
 
     #[test]

@@ -27,7 +27,7 @@ fn event_rows(r: &MonthlyReport, lines: &[Line], lang: Lang, reason: bool) -> Ve
         .iter()
         .map(|l| {
             vec![
-                l.time.clone(),
+                super::shown(&l.time),
                 l.operator.clone(),
                 action_label(&l.action, lang),
                 r.target_text(&l.action, &l.target, lang),
@@ -78,8 +78,8 @@ pub fn sections(r: &MonthlyReport, lang: Lang) -> Vec<Section> {
                 .collect(),
             empty: none.clone(),
             note: Some(t(
-                &format!("報告書作成時点 ({}) の状態です。", r.generated_at),
-                &format!("As of the report ({}).", r.generated_at),
+                &format!("報告書作成時点 ({}) の状態です。", super::shown(&r.generated_at)),
+                &format!("As of the report ({}).", super::shown(&r.generated_at)),
             )),
         },
         Section {
@@ -104,7 +104,7 @@ pub fn sections(r: &MonthlyReport, lang: Lang) -> Vec<Section> {
                             .join(lang.pick("、", ", "))
                     };
                     vec![
-                        s.time.clone(),
+                        super::shown(&s.time),
                         s.id.clone(),
                         s.operator.clone(),
                         labels(&s.archives),

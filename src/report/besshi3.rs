@@ -383,6 +383,6 @@ pub fn render(r: &MonthlyReport) -> String {
         month = escape(&r.month_wareki),
         equipment = field(site.equipment.as_deref()),
         rows = table(r),
-        generated = escape(&r.generated_at),
+        generated = escape(&super::shown(&r.generated_at)),
     )
 }

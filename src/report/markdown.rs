@@ -33,7 +33,7 @@ pub fn render_markdown(r: &MonthlyReport, lang: Lang) -> String {
             t("契約コード", "Contract code"),
             r.site.contract_code.clone().unwrap_or_else(dash),
         ),
-        (t("作成日時", "Generated"), r.generated_at.clone()),
+        (t("作成日時", "Generated"), super::shown(&r.generated_at)),
     ] {
         out.push_str(&format!("- {k}: {v}\n"));
     }

@@ -39,7 +39,7 @@ pub use page::render_html;
 pub struct Line {
     /// Sequence number.
     pub seq: u64,
-    /// Local time, `YYYY-MM-DD HH:MM`.
+    /// When (RFC 3339, local offset).
     pub time: String,
     /// Operator.
     pub operator: String,
@@ -111,7 +111,7 @@ impl Kind {
 pub struct SnapshotLine {
     /// Id.
     pub id: String,
-    /// When (local).
+    /// When (RFC 3339, local offset).
     pub time: String,
     /// Who.
     pub operator: String,
@@ -128,13 +128,15 @@ pub struct SnapshotLine {
 /// The report.
 #[derive(Debug, Clone, Serialize)]
 pub struct MonthlyReport {
+    /// Always [`FORMAT`].
+    pub format: String,
     /// `YYYY-MM`.
     pub month: String,
     /// The month in 和暦, e.g. 令和6年1月.
     pub month_wareki: String,
     /// Site facts (the `[site]` table).
     pub site: crate::policy::Site,
-    /// When the report was made, by kura's clock (`YYYY-MM-DD HH:MM`, local).
+    /// When the report was made, by kura's clock (RFC 3339, local offset).
     pub generated_at: String,
     /// The day the report was made (the 点検実施日 and the forms' date).
     #[serde(skip)]
@@ -168,12 +170,17 @@ pub struct MonthlyReport {
     pub mistakes: Vec<Line>,
     /// Events recorded in the month.
     pub events: u64,
-    /// The month's last event as `SEQ:HASH`, for the paper record.
+    /// The month's last event as `SEQ:HASH`, for the paper record: what
+    /// `kura audit verify --checkpoint` takes (not an `audit.checkpoint`
+    /// event).
     pub checkpoint: Option<String>,
     /// Destination and source names → their labels, for the printed text.
     #[serde(skip)]
     pub labels: std::collections::BTreeMap<String, String>,
 }
+
+/// The format tag of the JSON report.
+pub const FORMAT: &str = "kura-monthly-report/1";
 
 /// Parses `YYYY-MM`.
 pub fn parse_month(text: &str) -> Result<NaiveDate> {
@@ -193,7 +200,16 @@ fn local(time: &str) -> Option<DateTime<Local>> {
         .map(|t| t.with_timezone(&Local))
 }
 
+/// An event's time in local time with its offset (RFC 3339), as the JSON
+/// report records it.
 fn local_text(time: &str) -> String {
+    local(time)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false))
+        .unwrap_or_else(|| time.to_string())
+}
+
+/// A report time as the printed report shows it: `YYYY-MM-DD HH:MM`.
+pub fn shown(time: &str) -> String {
     local(time)
         .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
         .unwrap_or_else(|| time.to_string())
@@ -253,7 +269,10 @@ pub fn build(
         month: month.format("%Y-%m").to_string(),
         month_wareki: month_wareki(month),
         site: policy.site.clone(),
-        generated_at: clock.local().format("%Y-%m-%d %H:%M").to_string(),
+        format: FORMAT.to_string(),
+        generated_at: clock
+            .local()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
         generated_on: clock.local().date_naive(),
         clock_overridden: clock.is_overridden(),
         real_time: clock.real_time_if_overridden(),

@@ -215,7 +215,20 @@ fn two_destinations_get_identical_files_and_a_missing_one_does_not_stop_the_othe
     site.write_policy(&site.with_second_destination(&site.policy_text(&[&site.volume])));
     site.backup().assert().success();
     let other = site.root.join("usb2/kura/snapshots").join(SNAPSHOT_ID);
-    for f in ["master.tar.zst.age", "SHA256SUMS", "snapshot.json"] {
+    // Every file, the randomised signature too: it is made once and the
+    // same bytes written to each disk (FORMAT.md §2.1).
+    let names = |dir: &std::path::Path| {
+        let mut n: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    let files = names(&site.snapshot_dir());
+    assert!(files.iter().any(|f| f == "SHA256SUMS.minisig"), "{files:?}");
+    assert_eq!(files, names(&other));
+    for f in &files {
         assert_eq!(
             fs::read(site.snapshot_dir().join(f)).unwrap(),
             fs::read(other.join(f)).unwrap(),
