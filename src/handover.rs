@@ -49,6 +49,9 @@ use crate::sums::{self, HashingWriter, Sha256Digest};
 use crate::verify;
 use crate::wareki;
 
+mod receipt;
+pub use receipt::{ReceivedAudit, ReceivedContents, ReceivedItem};
+
 /// The format tag of `FILE.manifest.json`.
 pub const FORMAT: &str = "kura-handover/1";
 /// The format tag of a receipt.
@@ -1784,6 +1787,14 @@ pub struct Receipt {
     pub bag_directory: PathBuf,
     /// What was checked.
     pub checks: ReceiptChecks,
+    /// What was received: documents, snapshots, the audit log copy (absent
+    /// in receipts of older kura versions).
+    #[serde(default)]
+    pub contents: ReceivedContents,
+    /// The city the receipt is addressed to (the receiving policy's
+    /// `[site] addressee`), besides the sender.
+    #[serde(default)]
+    pub addressee: Option<String>,
     /// The receive's audit event on the receiving side.
     pub audit: Option<snapshot::AuditMeta>,
     /// Which tool wrote it.
@@ -1957,6 +1968,11 @@ fn extract_and_receipt(
             bag: "valid".into(),
             files_checked: files,
         },
+        contents: receipt::contents(
+            on_disk.payload.iter().map(|(p, (_, n))| (p.as_slice(), *n)),
+            manifest,
+        ),
+        addressee: req.site.addressee.clone(),
         audit: req
             .audit
             .clone()
@@ -1969,7 +1985,7 @@ fn extract_and_receipt(
     let mut json = serde_json::to_vec_pretty(&receipt)
         .map_err(|e| Error::io(Action::Write, &receipt_json, io::Error::other(e)))?;
     json.push(b'\n');
-    let html = render_receipt_html(&receipt, signature, req.lang);
+    let html = receipt::render_html(&receipt, signature, req.site, req.lang);
     let json_tmp = temp_in(req.into)?;
     write_temp(&json_tmp, &json)?;
     let html_tmp = temp_in(req.into)?;
@@ -2024,207 +2040,6 @@ fn integrity(path: &Path, first: &Finding, count: usize) -> Error {
         path: path.to_path_buf(),
         detail,
     }
-}
-
-/// Text safe inside HTML.
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// The printable receipt (A4), in Japanese or English.
-pub fn render_receipt_html(r: &Receipt, signature: &SignatureCheck, lang: Lang) -> String {
-    let t = |ja: &'static str, en: &'static str| lang.pick(ja, en);
-    let local = DateTime::parse_from_rfc3339(&r.received_at_local).ok();
-    let offset = local.map(|l| *l.offset());
-    let at = |time: chrono::DateTime<chrono::FixedOffset>| match lang {
-        Lang::Ja => format!(
-            "{} {} ({} {})",
-            wareki::format_ja(time.date_naive()),
-            time.format("%-H時%M分%S秒"),
-            time.format("%Y-%m-%d %H:%M:%S"),
-            time.format("%:z")
-        ),
-        Lang::En => format!(
-            "{} {} (UTC{})",
-            wareki::format_en(time.date_naive()),
-            time.format("%H:%M:%S"),
-            time.format("%:z")
-        ),
-    };
-    let when = local.map(at).unwrap_or_else(|| r.received_at.clone());
-    // The sender's time in the receiver's zone, so both read alike.
-    let made = DateTime::parse_from_rfc3339(&r.sender.created_at)
-        .ok()
-        .zip(offset)
-        .map(|(t, o)| at(t.with_timezone(&o)))
-        .unwrap_or_else(|| r.sender.created_at.clone());
-    let heading_date = match local {
-        Some(l) => match lang {
-            Lang::Ja => wareki::format_ja(l.date_naive()),
-            Lang::En => wareki::format_en(l.date_naive()),
-        },
-        None => String::new(),
-    };
-    let site = |s: &SiteMeta| {
-        let mut text = format!("{} / {}", s.name, s.system);
-        if let Some(c) = &s.contractor {
-            text.push_str(&format!(" / {c}"));
-        }
-        text
-    };
-    let pinned = if signature.pinned {
-        t(
-            "受領者が保持する送付元の公開鍵で確認",
-            "checked with the sender's public key held by the receiver",
-        )
-    } else {
-        t(
-            "パッケージ記載の公開鍵で確認 (鍵は未固定: 鍵IDを送付元に電話等で確認すること)",
-            "checked with the key named in the package (NOT pinned: confirm the key id with the sender by phone)",
-        )
-    };
-    let rows: Vec<(&str, String)> = vec![
-        (t("受渡し識別子", "External-Identifier"), r.external_identifier.clone()),
-        (t("送付元", "Source organisation"), r.sender.organization.clone()),
-        (t("送付元の履行場所・システム", "Sending site and system"), site(&r.sender.site)),
-        (t("送付作業者", "Sending operator"), r.sender.operator.clone()),
-        (t("作成日時", "Made at"), made),
-        (t("受領者", "Receiver"), r.receiver.name.clone()),
-        (t("受領作業者", "Receiving operator"), r.receiver.operator.clone()),
-        (t("受領場所", "Receiving site"), site(&r.receiver.site)),
-        (t("受領日時", "Received at"), when),
-        (t("パッケージ", "Package file"), r.package.file.clone()),
-        (
-            t("パッケージの大きさ", "Package size"),
-            format!("{} ({} bytes)", human_bytes(r.package.bytes), r.package.bytes),
-        ),
-        (t("パッケージの SHA-256", "Package SHA-256"), r.package.sha256.clone()),
-        ("Payload-Oxum", r.payload_oxum.clone()),
-        (
-            t("内容", "Contents"),
-            format!(
-                "{} {} / {}",
-                r.payload.files,
-                t("ファイル", "files"),
-                human_bytes(r.payload.bytes)
-            ),
-        ),
-        (
-            t("署名", "Signature"),
-            format!("{} — {} {}", t("正常", "valid"), t("鍵ID", "key id"), signature.key_id)
-                + &format!(" ({pinned})"),
-        ),
-        (
-            t("検証", "Checks"),
-            t(
-                "パッケージの SHA-256 一致、BagIt 検証 正常 (復号時と展開後の2回、全ファイル照合)",
-                "package SHA-256 matches; BagIt bag valid (every file checked while decrypting and again after extraction)",
-            )
-            .to_string(),
-        ),
-        (t("展開先", "Extracted to"), r.bag_directory.display().to_string()),
-        (
-            t("監査ログ", "Audit event"),
-            r.audit
-                .as_ref()
-                .map(|a| format!("{}:{}", a.seq, a.head))
-                .unwrap_or_else(|| "—".into()),
-        ),
-    ];
-    let mut table = String::new();
-    for (k, v) in rows {
-        let class = if v.len() >= 64 && v.chars().all(|c| c.is_ascii_hexdigit() || c == ':') {
-            " class=\"hash\""
-        } else {
-            ""
-        };
-        table.push_str(&format!(
-            "<tr><th>{}</th><td{class}>{}</td></tr>\n",
-            esc(k),
-            esc(&v)
-        ));
-    }
-    let addressee = match lang {
-        Lang::Ja => format!("{} 御中", r.sender.organization),
-        Lang::En => format!("To: {}", r.sender.organization),
-    };
-    let statement = t(
-        "下記の情報資産を、暗号化されたパッケージとして確かに受領し、署名・ハッシュ値・全ファイルの内容を確認しました。",
-        "We have received the information assets below as an encrypted package and checked its signature, its hash and the contents of every file.",
-    );
-    let rehearsal = receipt_rehearsal_banner(r, lang)
-        .map(|b| format!("<p class=\"rehearsal\">{}</p>\n", esc(&b)))
-        .unwrap_or_default();
-    format!(
-        r#"<!DOCTYPE html>
-<html lang="{lang_code}">
-<head>
-<meta charset="utf-8">
-<title>{title} {id}</title>
-<style>
-@page {{ size: A4; margin: 18mm 16mm; }}
-body {{ font-family: "Yu Gothic", "Hiragino Sans", "Noto Sans CJK JP", "Noto Sans JP", sans-serif; font-size: 10.5pt; color: #000; }}
-h1 {{ text-align: center; font-size: 20pt; letter-spacing: 0.4em; margin: 0 0 6mm; }}
-.date {{ text-align: right; margin: 0; }}
-.to {{ font-size: 12pt; margin: 4mm 0; }}
-table {{ border-collapse: collapse; width: 100%; margin: 4mm 0; }}
-th, td {{ border: 1px solid #000; padding: 1.6mm 2mm; vertical-align: top; text-align: left; }}
-th {{ width: 32%; background: #eee; font-weight: normal; }}
-td.hash {{ font-family: monospace; word-break: break-all; }}
-table.sign td {{ height: 24mm; width: 33%; }}
-table.sign th {{ text-align: center; width: auto; }}
-.note {{ font-size: 9pt; }}
-.rehearsal {{ font-size: 13pt; font-weight: bold; text-align: center; border: 1mm solid #000; padding: 3mm; margin: 0 0 5mm; }}
-</style>
-</head>
-<body>
-{rehearsal}<h1>{title}</h1>
-<p class="date">{heading_date}</p>
-<p class="to">{addressee}</p>
-<p>{statement}</p>
-<table>
-{table}</table>
-<table class="sign">
-<tr><th>{sign_receiver}</th><th>{sign_operator}</th><th>{sign_witness}</th></tr>
-<tr><td></td><td></td><td></td></tr>
-</table>
-<p class="note">{footer}</p>
-</body>
-</html>
-"#,
-        lang_code = t("ja", "en"),
-        title = esc(t("預り証", "Receipt")),
-        id = esc(&r.external_identifier),
-        heading_date = esc(&heading_date),
-        addressee = esc(&addressee),
-        statement = esc(statement),
-        sign_receiver = esc(t("受領者 (記名・押印)", "Receiver (name, signature)")),
-        sign_operator = esc(t("受領作業者", "Receiving operator")),
-        sign_witness = esc(t("確認者", "Checked by")),
-        footer = esc(&format!(
-            "{} {} {} {} {}.json {}",
-            t("この預り証は", "This receipt was made by"),
-            r.tool.name,
-            r.tool.version,
-            t("が作成しました。内容は", "; its data is in"),
-            r.id,
-            t(
-                "と同じです。署名 (.minisig) は minisign -V で確認できます。",
-                "(signatures, where present, check with minisign -V)."
-            )
-        )),
-    )
 }
 
 /// The rehearsal banner of a receipt made under `KURA_NOW`, with the real time.
@@ -2328,13 +2143,5 @@ mod tests {
         for bad in ["", "..", "../x", "a/b", ".hidden", "a b", "a\\b"] {
             assert!(!is_valid_identifier(bad), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn html_escapes_everything_it_prints() {
-        assert_eq!(
-            esc("<a href=\"x\">&'"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
-        );
     }
 }

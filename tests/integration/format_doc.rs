@@ -340,6 +340,122 @@ fn every_json_document_kura_writes_has_exactly_the_keys_format_md_lists() {
         ],
     );
 
+    // A handover to the next contractor, who receives it.
+    let next = Site::new();
+    let package = site.root.join("handover.tar.zst.age");
+    let master = site.root.join("data/master").display().to_string();
+    run(
+        &site,
+        "2024-02-01T07:00:00Z",
+        &[
+            "handover",
+            "create",
+            "--include",
+            &master,
+            "--snapshots",
+            "latest",
+            "--with-audit",
+            "--to",
+            &next.recipient,
+            "--out",
+            &package.display().to_string(),
+        ],
+    );
+    let received = next.root.join("received");
+    let out = at(&next, "2024-02-01T08:00:00Z")
+        .args(["handover", "receive"])
+        .arg(&package)
+        .arg("-i")
+        .arg(&next.identity)
+        .arg("--into")
+        .arg(&received)
+        .args(["--receiver", "株式会社つぎ保守 鈴木 一郎", "--sender-key"])
+        .arg(site.root.join("keys/kura.pub"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let receipt = fs::read_dir(&received)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .unwrap();
+    // The rest of the actions: a disk registered, a paper checkpoint
+    // verified, a package verified, a request rejected.
+    fs::create_dir_all(site.root.join("usb3")).unwrap();
+    let usb3 = site.root.join("usb3/kura").display().to_string();
+    run(
+        &site,
+        "2024-02-01T08:10:00Z",
+        &["volume", "register", &usb3, "--label", "HDD3"],
+    );
+    let report = read_json(&site.root.join("report.json"));
+    let paper = report["checkpoint"].as_str().unwrap().to_string();
+    run(
+        &site,
+        "2024-02-01T08:20:00Z",
+        &["audit", "verify", "--checkpoint", &paper],
+    );
+    let other = site.root.join("other.csv");
+    fs::write(&other, "1,2\n").unwrap();
+    let out = run(
+        &site,
+        "2024-02-01T08:30:00Z",
+        &[
+            "--json",
+            "erase",
+            "request",
+            "--file",
+            &other.display().to_string(),
+            "--method",
+            "overwrite",
+            "--planned",
+            "2024-02-02",
+            "--reason",
+            "テスト",
+        ],
+    );
+    let second = serde_json::from_slice::<Value>(&out).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    run(
+        &site,
+        "2024-02-01T08:40:00Z",
+        &[
+            "erase",
+            "reject",
+            &second,
+            "--approver",
+            APPROVER,
+            "--reason",
+            "不要",
+        ],
+    );
+    at(&next, "2024-02-01T08:50:00Z")
+        .args(["handover", "verify"])
+        .arg(&package)
+        .arg("-i")
+        .arg(&next.identity)
+        .assert()
+        .success();
+    run(
+        &site,
+        "2024-02-01T09:00:00Z",
+        &[
+            "audit",
+            "export",
+            "--format",
+            "jsonl",
+            "--out",
+            "audit.jsonl",
+        ],
+    );
+
     let snapshot = fs::read_dir(site.dest().join("snapshots"))
         .unwrap()
         .flatten()
@@ -356,16 +472,39 @@ fn every_json_document_kura_writes_has_exactly_the_keys_format_md_lists() {
         ("erasure-request", read_json(&site.root.join("form.json"))),
         ("monthly-report", read_json(&site.root.join("report.json"))),
         ("check", serde_json::from_slice(&check_out).unwrap()),
+        (
+            "handover-manifest",
+            read_json(&site.root.join("handover.tar.zst.age.manifest.json")),
+        ),
+        ("receipt", read_json(&receipt)),
     ];
     let mut errs = Vec::new();
     for (name, value) in &documents {
         check(&tables, name, "", value, &mut errs);
     }
     let export = fs::read_to_string(site.root.join("audit.jsonl")).unwrap();
-    let events: Vec<Value> = export
+    let mut events: Vec<Value> = export
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    // The receiving side's events too.
+    at(&next, "2024-02-01T09:00:00Z")
+        .args([
+            "audit",
+            "export",
+            "--format",
+            "jsonl",
+            "--out",
+            "audit.jsonl",
+        ])
+        .assert()
+        .success();
+    let theirs = fs::read_to_string(next.root.join("audit.jsonl")).unwrap();
+    events.extend(
+        theirs
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap()),
+    );
     for e in &events {
         check(&tables, "audit-event", "", e, &mut errs);
     }

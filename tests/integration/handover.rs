@@ -845,3 +845,69 @@ fn a_receipt_made_under_kura_now_is_marked_as_a_rehearsal_and_a_real_one_is_not(
     assert!(json.get("real_time").is_none(), "{json}");
     assert!(!html.contains("リハーサル") && !html.contains("KURA_NOW"));
 }
+
+/// The receipt as the city reads it (第12条): printed, one A4 sheet,
+/// addressed to the city and to the sender, from the receiving contractor,
+/// listing the documents, the snapshots and the audit copy it received, in
+/// Japanese without BagIt's words.
+#[test]
+fn the_printed_receipt_is_one_sheet_to_the_city_and_the_sender_listing_what_was_received() {
+    use super::paper;
+    if !paper::can_print() {
+        assert!(
+            std::env::var_os("KURA_REQUIRE_INTEROP").is_none(),
+            "chromium and poppler-utils are required under CI"
+        );
+        eprintln!("skipped: printing the receipt needs chromium and poppler-utils");
+        return;
+    }
+    let (sender, receiver, package) = handed_over(&["--snapshots", "latest", "--with-audit"]);
+    receiver.write_policy(&receiver.policy_text(&[&receiver.volume]).replace(
+        "contract_start = 2023-10-01",
+        "contractor = \"株式会社つぎ保守\"\naddressee = \"札幌市長\"\n\
+         address = \"札幌市北区北8条西5丁目\"\nrepresentative = \"代表取締役 鈴木 一郎\"\n\
+         contract_start = 2023-10-01",
+    ));
+    let into = receiver.root.join("in");
+    receive(&receiver, &sender, &package, &into)
+        .args(["--lang", "ja"])
+        .assert()
+        .success();
+    let printed = paper::print(&into.join(format!("receipt-{ID}.html")));
+    assert_eq!(printed.pages, 1, "one sheet:\n{}", printed.text);
+    let all = printed.squeezed();
+    for wanted in [
+        "預り証",
+        "札幌市長様",
+        "札幌市処理場管理事務所御中", // the sender (its site: no contractor set)
+        "株式会社つぎ保守",
+        "代表取締役鈴木一郎",
+        "第12条",
+        "書類等「master」",
+        "書類等「app-extra.log」",
+        &format!("暗号化されたバックアップ{}", super::util::SNAPSHOT_ID),
+        "監査ログの写し",
+        "すべてのチェックサムが一致",
+        "受領者(記名・押印)",
+        RECEIVER.split_whitespace().collect::<String>().as_str(),
+    ] {
+        assert!(all.contains(wanted), "no {wanted}:\n{}", printed.text);
+    }
+    let found = paper::english_words(&printed.text);
+    assert!(
+        found.is_empty(),
+        "English on the receipt: {found:?}\n{}",
+        printed.text
+    );
+    // What the sheet lists is in the JSON too.
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(into.join(format!("receipt-{ID}.json"))).unwrap())
+            .unwrap();
+    assert_eq!(json["addressee"], "札幌市長");
+    assert_eq!(json["contents"]["documents"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        json["contents"]["snapshots"][0]["name"],
+        super::util::SNAPSHOT_ID
+    );
+    assert!(json["contents"]["audit"]["events"].as_u64().unwrap() > 0);
+}
