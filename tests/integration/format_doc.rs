@@ -327,18 +327,6 @@ fn every_json_document_kura_writes_has_exactly_the_keys_format_md_lists() {
         ],
     );
     let check_out = run(&site, "2024-02-01T05:00:00Z", &["--json", "check"]);
-    run(
-        &site,
-        "2024-02-01T06:00:00Z",
-        &[
-            "audit",
-            "export",
-            "--format",
-            "jsonl",
-            "--out",
-            "audit.jsonl",
-        ],
-    );
 
     // A handover to the next contractor, who receives it.
     let next = Site::new();
