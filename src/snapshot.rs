@@ -375,6 +375,22 @@ mod tests {
 }"#;
 
     #[test]
+    fn a_key_of_a_later_version_is_ignored_and_another_format_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = dir.path().join("20240131T010203Z");
+        fs::create_dir(&snap).unwrap();
+        let later = OLD_SNAPSHOT_JSON.replacen('{', "{ \"retention_class\": \"monthly\",", 1);
+        fs::write(snap.join(SNAPSHOT_JSON), &later).unwrap();
+        assert!(read_meta(&snap).is_ok(), "unknown keys are ignored");
+        fs::write(
+            snap.join(SNAPSHOT_JSON),
+            later.replace("kura-snapshot/1", "kura-snapshot/2"),
+        )
+        .unwrap();
+        assert!(read_meta(&snap).is_err(), "another format is refused");
+    }
+
+    #[test]
     fn old_snapshots_without_rehearsal_fields_parse_as_real_clock_ones() {
         let meta: SnapshotMeta = serde_json::from_str(OLD_SNAPSHOT_JSON).unwrap();
         assert!(!meta.clock_overridden);
