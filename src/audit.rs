@@ -766,6 +766,9 @@ impl AuditLog {
         let mut expected_seq = 1u64;
         let mut hashes_at: std::collections::HashMap<u64, String> =
             checkpoints.iter().map(|c| (c.seq, String::new())).collect();
+        // Recoveries (`audit.recover`): (their seq, the last event recovered,
+        // the checkpoints from paper they declare lost).
+        let mut recoveries: Vec<Recovery> = Vec::new();
         self.for_each(|e| {
             crate::interrupt::check()?;
             report.events += 1;
@@ -787,6 +790,15 @@ impl AuditLog {
                         seq: expected_seq.min(e.seq),
                         detail,
                     });
+                }
+            }
+            if e.action == crate::recovery::ACTION && e.outcome == "ok" {
+                match recovery_of(&e, &prev) {
+                    Ok(r) => recoveries.push(r),
+                    Err(detail) if report.first_bad.is_none() => {
+                        report.first_bad = Some(BadEvent { seq: e.seq, detail });
+                    }
+                    Err(_) => {}
                 }
             }
             if let Some(slot) = hashes_at.get_mut(&e.seq) {
@@ -813,9 +825,21 @@ impl AuditLog {
             } else {
                 None
             };
+            // A checkpoint of the tail lost with a server, declared by the
+            // recovery that followed it: a documented gap, not tampering.
+            let gap = problem.as_ref().and_then(|_| {
+                recoveries.iter().find_map(|(at, recovered, lost)| {
+                    (c.seq > *recovered
+                        && lost
+                            .iter()
+                            .any(|(s, h)| *s == c.seq && h.eq_ignore_ascii_case(&c.hash)))
+                    .then_some(*at)
+                })
+            });
             report.checkpoints.push(CheckpointResult {
                 checkpoint: c.clone(),
-                problem,
+                problem: if gap.is_some() { None } else { problem },
+                documented_gap: gap,
             });
         }
         Ok(report)
@@ -866,6 +890,33 @@ impl Checkpoint {
     }
 }
 
+/// A recovery: its event's seq, the last event recovered, and the paper
+/// checkpoints it declares lost.
+type Recovery = (u64, u64, Vec<(u64, String)>);
+
+/// A recovery event's claim: it must follow exactly the event it says was
+/// the last recovered.
+fn recovery_of(e: &Event, prev: &[u8; 32]) -> std::result::Result<Recovery, String> {
+    let d: serde_json::Value = serde_json::from_str(&e.details).unwrap_or_default();
+    let seq = d["recovered_seq"].as_u64();
+    let head = d["recovered_head"].as_str().unwrap_or_default();
+    if seq != Some(e.seq.saturating_sub(1)) || !head.eq_ignore_ascii_case(&hex::encode(prev)) {
+        return Err(format!(
+            "an audit.recover event claims to follow {}:{head}, which is not the event before it",
+            seq.map(|s| s.to_string()).unwrap_or_else(|| "?".into())
+        ));
+    }
+    let lost = d["lost_checkpoints"]
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .filter_map(|c| Some((c["seq"].as_u64()?, c["hash"].as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((e.seq, e.seq - 1, lost))
+}
+
 /// The first event that breaks the chain.
 #[derive(Debug, Clone, Serialize)]
 pub struct BadEvent {
@@ -880,8 +931,12 @@ pub struct BadEvent {
 pub struct CheckpointResult {
     /// The checkpoint.
     pub checkpoint: Checkpoint,
-    /// `None` if the log agrees.
+    /// `None` if the log agrees (or the gap is documented).
     pub problem: Option<String>,
+    /// The `audit.recover` event that declared this checkpoint's event lost
+    /// with the server, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub documented_gap: Option<u64>,
 }
 
 /// The result of [`AuditLog::verify`].

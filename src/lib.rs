@@ -58,6 +58,7 @@ pub mod names;
 pub mod policy;
 pub mod private;
 pub mod progress;
+pub mod recovery;
 pub mod report;
 pub mod restore;
 pub mod retention;

@@ -40,6 +40,33 @@ pub enum Command {
     },
     /// Append a checkpoint event and print SEQ:HASH for the paper record
     Checkpoint,
+    /// On a rebuilt server: restore the audit log from a snapshot and record the gap
+    #[command(after_help = "\
+Example:
+  kura audit recover --from latest -i F:\\kura-identity.age --failed-at \"2024-06-03 08:30 サーバ起動不能\" \\
+       --checkpoint 57:7dad6c5d... --operator \"山田 太郎\"
+
+The audit database must be missing or empty. The chain is restored from the snapshot's
+audit archive, checked against the head the snapshot sealed, and an audit.recover event
+records the gap: the last event recovered, the failure time, and every newer checkpoint
+from the paper reports, which audit verify then accepts as lost with the server.")]
+    Recover {
+        /// A snapshot id or `latest` (the newest on the first destination that has one)
+        #[arg(long = "from", value_name = "SNAPSHOT")]
+        from: String,
+        /// The age identity that opens the snapshot
+        #[arg(short = 'i', long = "identity", value_name = "FILE")]
+        identity: PathBuf,
+        /// Read from this destination [default: the first that has the snapshot]
+        #[arg(long = "dest", value_name = "NAME")]
+        dest: Option<String>,
+        /// When the server failed, as you know it (free text, recorded as given)
+        #[arg(long = "failed-at", value_name = "TEXT")]
+        failed_at: Option<String>,
+        /// A checkpoint SEQ:HASH newer than the snapshot, from a paper report (repeatable)
+        #[arg(long = "checkpoint", value_name = "SEQ:HASH")]
+        checkpoints: Vec<String>,
+    },
 }
 
 pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
@@ -124,6 +151,21 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
             }
             Ok(ExitCode::Ok)
         }
+        Command::Recover {
+            from,
+            identity,
+            dest,
+            failed_at,
+            checkpoints,
+        } => recover(
+            ctx,
+            &policy,
+            &from,
+            &identity,
+            dest,
+            failed_at,
+            &checkpoints,
+        ),
         Command::Checkpoint => {
             let operator = ctx.operator(&policy)?;
             let mut log = AuditLog::open(db, ctx.clock)?;
@@ -297,6 +339,14 @@ fn verify(
         for c in &report.checkpoints {
             let cp = &c.checkpoint;
             let mark = match (&c.problem, ctx.lang) {
+                (None, kura::Lang::Ja) if c.documented_gap.is_some() => format!(
+                    "サーバ障害で失われた記録 (復旧イベント {} に記録済)",
+                    c.documented_gap.unwrap_or_default()
+                ),
+                (None, kura::Lang::En) if c.documented_gap.is_some() => format!(
+                    "lost with the server (documented by recovery event {})",
+                    c.documented_gap.unwrap_or_default()
+                ),
                 (None, _) => ctx.t("一致", "agrees").to_string(),
                 (Some(p), kura::Lang::En) => format!("FINDING — {p}"),
                 (Some(_), kura::Lang::Ja) if cp.seq > last => format!(
@@ -445,4 +495,83 @@ fn checkpoint_source(source: &str, policy: &kura::policy::Policy, lang: kura::La
         }
         None => format!("ファイル {source}"),
     }
+}
+
+/// `kura audit recover`: the chain back from a snapshot, and the gap recorded.
+fn recover(
+    ctx: &Ctx,
+    policy: &kura::policy::Policy,
+    from: &str,
+    identity: &std::path::Path,
+    dest: Option<String>,
+    failed_at: Option<String>,
+    checkpoints: &[String],
+) -> Result<ExitCode, Error> {
+    let operator = ctx.operator(policy)?;
+    let lost = checkpoints
+        .iter()
+        .map(|c| Checkpoint::parse(c, audit::EXTERNAL_CHECKPOINT_SOURCE))
+        .collect::<Result<Vec<_>, _>>()?;
+    let selection = kura::verify::Selection::parse(from)?;
+    if selection == kura::verify::Selection::All {
+        return Err(Error::BadSnapshotArgument(from.to_string()));
+    }
+    let names: Vec<String> = dest.into_iter().collect();
+    let dests = policy.select_destinations(&names)?;
+    let (destination, dir) = super::restore::find_snapshot(&dests, &selection)?;
+    let public_key = match &policy.signing {
+        Some(s) => Some(keys::load_public_key(&s.public_key)?),
+        None => None,
+    };
+    let identities = keys::load_identities(identity, &|p| ctx.passphrase(p))?;
+    let progress = ctx.progress();
+    let done = kura::recovery::recover(&kura::recovery::RecoverRequest {
+        policy,
+        snapshot_dir: &dir,
+        destination: &destination,
+        identities: &identities,
+        public_key: public_key.as_ref(),
+        operator: &operator,
+        failed_at: failed_at.as_deref(),
+        lost: &lost,
+        clock: ctx.clock,
+        progress: &progress,
+    })?;
+    if ctx.json {
+        ctx.print_json(&serde_json::json!({
+            "ok": true, "database": done.database, "snapshot": done.snapshot,
+            "recovered": format!("{}:{}", done.recovered_seq, done.recovered_head),
+            "event": { "seq": done.event.seq, "hash": done.event.hash },
+            "lost_checkpoints": lost.len(),
+        }));
+    } else {
+        outln!(
+            "{}: {}",
+            ctx.t("監査ログを復旧しました", "audit log recovered"),
+            done.database.display()
+        );
+        outln!(
+            "  {}: {} ({} {}:{})",
+            ctx.t("復旧元", "from"),
+            done.snapshot,
+            ctx.t("最後の記録", "last event"),
+            done.recovered_seq,
+            done.recovered_head
+        );
+        outln!(
+            "  {}: {}:{}",
+            ctx.t("復旧の記録", "recovery event"),
+            done.event.seq,
+            done.event.hash
+        );
+        outln!(
+            "  {}: {}",
+            ctx.t(
+                "失われたと記録したチェックポイント",
+                "checkpoints recorded as lost"
+            ),
+            lost.len()
+        );
+    }
+    Ok(ExitCode::Ok)
 }

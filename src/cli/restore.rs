@@ -105,7 +105,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
 }
 
 /// The first destination (in policy order) that has the snapshot.
-fn find_snapshot(
+pub(super) fn find_snapshot(
     dests: &[&kura::policy::Destination],
     selection: &Selection,
 ) -> Result<(String, PathBuf), Error> {

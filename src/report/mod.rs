@@ -70,6 +70,9 @@ pub enum Kind {
     Refusal,
     /// A wrong key or passphrase.
     WrongKey,
+    /// The audit log restored on a rebuilt server after a failure
+    /// (`audit.recover`): the events after the snapshot were lost.
+    Recovery,
 }
 
 impl Kind {
@@ -90,6 +93,10 @@ impl Kind {
                 "operational failure",
             ),
             Kind::Interruption => lang.pick("作業の中断 (書きかけは削除済)", "interrupted"),
+            Kind::Recovery => lang.pick(
+                "サーバ障害: 監査ログをスナップショットから復旧 (それ以降の記録の欠落を記録済)",
+                "server failure: audit log recovered from a snapshot (the gap after it recorded)",
+            ),
             Kind::Usage => lang.pick(
                 "操作ミス: コマンドの入力またはポリシーの誤り",
                 "mistake: usage or policy",
@@ -233,6 +240,9 @@ fn line(e: &Event, kind: Option<Kind>) -> Line {
 pub fn kind(e: &Event, details: &serde_json::Value) -> Option<Kind> {
     let exit = details["exit_code"].as_i64();
     let mistake = details["mistake"].as_bool();
+    if e.action == crate::recovery::ACTION && e.outcome == "ok" {
+        return Some(Kind::Recovery);
+    }
     match e.outcome.as_str() {
         "finding" => Some(Kind::Integrity),
         "interrupted" => Some(Kind::Interruption),

@@ -29,6 +29,7 @@ mod memory;
 mod paper;
 mod platform;
 mod policy;
+mod recovery;
 mod rehearsal;
 mod restore;
 mod util;

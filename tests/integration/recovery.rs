@@ -1,0 +1,182 @@
+//! The server's disk is lost (§6(3), 6(5)): the audit log comes back from the
+//! latest snapshot with `kura audit recover`, the gap is recorded, and
+//! `audit verify` accepts exactly the paper checkpoints the recovery
+//! declared lost — and nothing else.
+
+use std::fs;
+
+use super::erase::at;
+use super::util::Site;
+
+/// `kura audit checkpoint` at `now`: the SEQ:HASH for the paper record.
+fn paper_checkpoint(site: &Site, now: &str) -> String {
+    let out = at(site, now)
+        .args(["audit", "checkpoint"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    text.split_whitespace()
+        .find(|w| w.contains(':') && w.len() > 64)
+        .unwrap_or_else(|| panic!("no SEQ:HASH in {text}"))
+        .to_string()
+}
+
+/// Three months with paper checkpoints; after March's snapshot more work
+/// and one more paper checkpoint; then the server's disk is lost. Returns
+/// the site and the paper checkpoints, the last two newer than the snapshot.
+fn lost_server() -> (Site, Vec<String>) {
+    let site = Site::new();
+    let mut paper = Vec::new();
+    for m in 1..=3 {
+        at(&site, &format!("2024-{m:02}-05T01:00:00Z"))
+            .arg("backup")
+            .assert()
+            .success();
+        paper.push(paper_checkpoint(
+            &site,
+            &format!("2024-{m:02}-05T02:00:00Z"),
+        ));
+    }
+    at(&site, "2024-03-06T01:00:00Z")
+        .args(["verify", "-i"])
+        .arg(&site.identity)
+        .assert()
+        .success();
+    paper.push(paper_checkpoint(&site, "2024-03-06T02:00:00Z"));
+    // The server's disk: the database and the checkpoint files beside it.
+    let db = site.root.join("kura-audit.sqlite");
+    assert!(db.is_file());
+    fs::remove_file(&db).unwrap();
+    let _ = fs::remove_dir_all(kura::audit::checkpoint_dir(&db));
+    (site, paper)
+}
+
+fn recover(site: &Site, lost: &[String]) -> assert_cmd::assert::Assert {
+    let mut c = at(site, "2024-03-07T09:00:00Z");
+    c.args(["audit", "recover", "--from", "latest", "-i"])
+        .arg(&site.identity)
+        .args(["--failed-at", "2024-03-07 08:30 サーバ起動不能"]);
+    for cp in lost {
+        c.args(["--checkpoint", cp]);
+    }
+    c.assert()
+}
+
+fn verify(site: &Site, checkpoints: &[String]) -> std::process::Output {
+    let mut c = at(site, "2024-03-08T01:00:00Z");
+    c.args(["--json", "audit", "verify"]);
+    for cp in checkpoints {
+        c.args(["--checkpoint", cp]);
+    }
+    c.output().unwrap()
+}
+
+#[test]
+fn a_recovered_log_passes_with_every_paper_checkpoint_and_the_gap_it_declared() {
+    let (site, paper) = lost_server();
+    // March's checkpoint (taken after the snapshot sealed its head) and the
+    // later one were lost with the server; the paper has them.
+    recover(&site, &paper[2..]).success();
+    let out = verify(&site, &paper);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = v["report"]["checkpoints"].as_array().unwrap();
+    let gaps = results
+        .iter()
+        .filter(|c| c["documented_gap"].is_u64())
+        .count();
+    assert_eq!(gaps, 2, "{results:?}");
+    // The chain goes on: April's backup, and every snapshot verifies.
+    at(&site, "2024-04-05T01:00:00Z")
+        .arg("backup")
+        .assert()
+        .success();
+    at(&site, "2024-04-05T02:00:00Z")
+        .args(["verify", "all"])
+        .assert()
+        .success();
+    // The month of the failure reports it as an incident.
+    at(&site, "2024-04-01T00:00:00Z")
+        .args([
+            "report", "monthly", "--month", "2024-03", "--format", "json", "--out", "r.json",
+        ])
+        .assert()
+        .success();
+    let r: serde_json::Value =
+        serde_json::from_slice(&fs::read(site.root.join("r.json")).unwrap()).unwrap();
+    assert!(
+        r["incidents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["action"] == "audit.recover" && i["kind"] == "recovery"),
+        "{}",
+        r["incidents"]
+    );
+}
+
+#[test]
+fn a_gap_no_recovery_declared_is_still_a_finding() {
+    let (site, paper) = lost_server();
+    // Only the last checkpoint declared: March's is an undocumented gap.
+    recover(&site, &paper[3..]).success();
+    let out = verify(&site, &paper);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // A made-up checkpoint is not accepted either.
+    let forged = format!("{}:{}", 99, "ab".repeat(32));
+    assert_eq!(verify(&site, &[forged]).status.code(), Some(1));
+}
+
+#[test]
+fn a_recovery_event_that_does_not_follow_its_recovered_head_fails_verify() {
+    let (site, paper) = lost_server();
+    recover(&site, &paper[2..]).success();
+    // Someone appends a second "recovery" claiming another head, through
+    // the library, so the hash chain itself stays intact.
+    let clock = kura::clock::Clock::system();
+    let mut log = kura::audit::AuditLog::open(&site.root.join("kura-audit.sqlite"), clock).unwrap();
+    log.append(
+        &kura::audit::Actor::current("山田 太郎"),
+        "audit.recover",
+        "20240305T010000Z",
+        kura::audit::Outcome::Ok,
+        &serde_json::json!({
+            "recovered_seq": 3, "recovered_head": "00".repeat(32),
+            "lost_checkpoints": [{"seq": 500, "hash": "ab".repeat(32)}],
+        }),
+    )
+    .unwrap();
+    let out = verify(&site, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("audit.recover"));
+}
+
+#[test]
+fn recovery_is_refused_where_a_log_with_events_is() {
+    let site = Site::new();
+    at(&site, "2024-01-05T01:00:00Z")
+        .arg("backup")
+        .assert()
+        .success();
+    recover(&site, &[]).code(4);
+}
