@@ -4,7 +4,6 @@
 //! a person reads, paths without `..`, and no English word under Japanese.
 
 use std::fs;
-use std::path::Path;
 
 use super::erase::{at, json, APPROVER};
 use super::paper::{self, english_words, Printed};
@@ -303,7 +302,7 @@ fn a_dot_dot_through_a_link_is_refused_rather_than_guessed() {
         .args(["--reason", "テスト"])
         .assert()
         .code(4);
-    assert!(Path::new(&site.root.join("x.csv")).exists());
+    assert!(site.root.join("x.csv").exists());
     let none = site
         .kura()
         .args(["--json", "erase", "list"])
