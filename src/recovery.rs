@@ -40,7 +40,8 @@ pub struct RecoverRequest<'a> {
     pub operator: &'a str,
     /// When the server failed, as the operator gives it.
     pub failed_at: Option<&'a str>,
-    /// Checkpoints newer than the snapshot, known from paper.
+    /// Checkpoints from paper: those newer than the snapshot are recorded
+    /// as lost; the others must agree with the recovered chain.
     pub lost: &'a [Checkpoint],
     /// The clock.
     pub clock: Clock,
@@ -108,9 +109,29 @@ pub fn recover(req: &RecoverRequest) -> Result<Recovered> {
         progress: req.progress,
     })?;
     let copy = to.join(snapshot::AUDIT_ARCHIVE).join("kura-audit.sqlite");
+    // Paper checkpoints the copy should already hold must agree with it:
+    // a forged snapshot (on a policy without [signing], say) is not
+    // installed as the record.
+    let held: Vec<Checkpoint> = req
+        .lost
+        .iter()
+        .filter(|c| c.seq <= sealed.seq)
+        .cloned()
+        .collect();
     let head = {
         let log = AuditLog::open_existing(&copy, req.clock)?;
-        let chain = log.verify(&[])?;
+        let chain = log.verify(&held)?;
+        if let Some(c) = chain.checkpoints.iter().find(|c| c.problem.is_some()) {
+            return Err(Error::Integrity {
+                path: req.snapshot_dir.to_path_buf(),
+                detail: format!(
+                    "the audit copy disagrees with the paper checkpoint {}:{} ({}); it is not installed",
+                    c.checkpoint.seq,
+                    c.checkpoint.hash,
+                    c.problem.as_deref().unwrap_or_default()
+                ),
+            });
+        }
         if let Some(bad) = chain.first_bad {
             return Err(Error::Integrity {
                 path: req.snapshot_dir.to_path_buf(),
@@ -148,6 +169,7 @@ pub fn recover(req: &RecoverRequest) -> Result<Recovered> {
                 "recovered_head": sealed.head,
                 "failed_at": req.failed_at,
                 "lost_checkpoints": req.lost.iter()
+                    .filter(|c| c.seq > sealed.seq)
                     .map(|c| serde_json::json!({ "seq": c.seq, "hash": c.hash }))
                     .collect::<Vec<_>>(),
             }),
@@ -166,4 +188,35 @@ pub fn recover(req: &RecoverRequest) -> Result<Recovered> {
         event,
         database: db.clone(),
     })
+}
+
+/// The `audit.recover` events of `log` whose snapshot is among `seals` (the
+/// checkpoints read from `snapshot.json` on the disks, source `snapshot ID
+/// on DEST`) with another head than the one the event says it recovered.
+pub fn disagreements(log: &AuditLog, seals: &[Checkpoint]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    log.for_each(|e| {
+        if e.action != ACTION || e.outcome != "ok" {
+            return Ok(());
+        }
+        let d: serde_json::Value = serde_json::from_str(&e.details).unwrap_or_default();
+        let (Some(id), Some(seq), Some(head)) = (
+            d["snapshot"].as_str(),
+            d["recovered_seq"].as_u64(),
+            d["recovered_head"].as_str(),
+        ) else {
+            return Ok(());
+        };
+        let prefix = format!("snapshot {id} on ");
+        for seal in seals.iter().filter(|c| c.source.starts_with(&prefix)) {
+            if seal.seq != seq || !seal.hash.eq_ignore_ascii_case(head) {
+                out.push(format!(
+                    "recovery event {} says it recovered {seq}:{head} from snapshot {id}, but {} sealed {}:{}",
+                    e.seq, seal.source, seal.seq, seal.hash
+                ));
+            }
+        }
+        Ok(())
+    })?;
+    Ok(out)
 }

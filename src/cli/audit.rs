@@ -237,6 +237,9 @@ fn verify(
         Ok(found) => problems.extend(found.into_iter().map(|p| format!("erasure record {p}"))),
         Err(e) => problems.push(format!("erasure records: {}", e.message(ctx.lang))),
     }
+    // A recovery names the snapshot it came from: where that snapshot is
+    // still on a disk, the head it sealed must be the one recovered.
+    problems.extend(kura::recovery::disagreements(&log, &given)?);
     let report = log.verify(&given)?;
     let schema = log.schema_problems()?;
     let inventory = kura::inventory::reconcile(policy, &log)?;

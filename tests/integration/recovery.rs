@@ -180,3 +180,45 @@ fn recovery_is_refused_where_a_log_with_events_is() {
         .success();
     recover(&site, &[]).code(4);
 }
+
+#[test]
+fn a_copy_that_disagrees_with_an_older_paper_checkpoint_is_not_installed() {
+    let (site, paper) = lost_server();
+    // January's checkpoint with another hash: the copy (or the paper) is not
+    // what was recorded, and nothing is installed.
+    let (seq, _) = paper[0].split_once(':').unwrap();
+    let wrong = format!("{seq}:{}", "cd".repeat(32));
+    recover(&site, &[wrong]).code(1);
+    assert!(!site.root.join("kura-audit.sqlite").exists());
+}
+
+#[test]
+fn a_recovery_that_names_a_snapshot_whose_seal_differs_fails_verify() {
+    let (site, paper) = lost_server();
+    recover(&site, &paper[2..]).success();
+    // A later recovery event, chained correctly after the last event, but
+    // naming March's snapshot, which sealed another head.
+    let db = site.root.join("kura-audit.sqlite");
+    let clock = kura::clock::Clock::system();
+    let mut log = kura::audit::AuditLog::open(&db, clock).unwrap();
+    let (seq, head) = log.head().unwrap().unwrap();
+    log.append(
+        &kura::audit::Actor::current("山田 太郎"),
+        "audit.recover",
+        "20240305T010000Z",
+        kura::audit::Outcome::Ok,
+        &serde_json::json!({
+            "snapshot": "20240305T010000Z", "recovered_seq": seq, "recovered_head": head,
+            "lost_checkpoints": [],
+        }),
+    )
+    .unwrap();
+    let out = verify(&site, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("sealed"));
+}
