@@ -1056,8 +1056,8 @@ pub fn recorded_checkpoints(
         }
     }
     let dir = checkpoint_dir(&policy.audit_database);
-    let public_key = match &policy.signing {
-        Some(s) => Some(crate::keys::load_public_key(&s.public_key)?),
+    let signers = match &policy.signing {
+        Some(s) => Some(crate::signers::Signers::load(s)?),
         None => None,
     };
     if let Ok(entries) = fs::read_dir(&dir) {
@@ -1089,9 +1089,15 @@ pub fn recorded_checkpoints(
                     file.display()
                 )),
             }
-            if let Some(pk) = &public_key {
+            if let Some(signers) = &signers {
+                // A retired key is trusted for checkpoints made before it was.
+                let made = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("time: "))
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t.trim()).ok())
+                    .map(|t| t.to_utc());
                 let sig = signature_path(&file);
-                if let Err(e) = crate::keys::verify_signature(pk, &file, &sig) {
+                if let Err(e) = signers.verify(&file, &sig, made) {
                     problems.push(e.to_string());
                 }
             }

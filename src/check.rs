@@ -20,7 +20,7 @@ use crate::error::Result;
 use crate::i18n::Lang;
 use crate::policy::{Destination, Policy};
 use crate::progress::Silent;
-use crate::{keys, media, snapshot, verify, wareki};
+use crate::{media, snapshot, verify, wareki};
 
 /// One row of the sheet.
 #[derive(Debug, Clone, Serialize)]
@@ -332,7 +332,7 @@ fn master_backup(rows: &mut Rows, policy: &Policy) -> Result<()> {
         .unwrap_or_default();
     let label = rows.t("マスタバックアップの取得", "master backup taken");
     let public_key = match &policy.signing {
-        Some(s) => keys::load_public_key(&s.public_key).ok(),
+        Some(s) => crate::signers::Signers::load(s).ok(),
         None => None,
     };
     let mut checked = Vec::new();
@@ -365,7 +365,7 @@ fn master_backup(rows: &mut Rows, policy: &Policy) -> Result<()> {
         let verdict = verify::check_snapshot(
             &latest.dir,
             &verify::CheckOptions {
-                public_key: public_key.as_ref(),
+                signers: public_key.as_ref(),
                 identities: None,
                 against_source: None,
                 progress: &Silent,

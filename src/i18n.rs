@@ -83,6 +83,7 @@ pub fn action_label(action: &str, lang: Lang) -> String {
         "handover.verify" => ("引継ぎパッケージ検証", "handover verification"),
         "handover.receive" => ("引継ぎパッケージ受領", "handover receipt"),
         "keys.sign" => ("署名鍵の作成", "signing key"),
+        "keys.rotate" => ("署名鍵の更新", "signing key rotation"),
         "demo" => ("デモ", "demo"),
         other => return other.to_string(),
     };

@@ -63,6 +63,7 @@ pub mod report;
 pub mod restore;
 pub mod retention;
 pub mod sample_data;
+pub mod signers;
 pub mod snapshot;
 pub mod sums;
 pub mod verify;

@@ -180,6 +180,19 @@ pub struct Signing {
     pub secret_key: PathBuf,
     /// minisign public key.
     pub public_key: PathBuf,
+    /// Keys that signed before this one (`previous_public_keys`): each is
+    /// trusted for what was made before its `until` day.
+    pub previous: Vec<PreviousKey>,
+}
+
+/// A retired signing key of `[signing] previous_public_keys`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PreviousKey {
+    /// Its minisign public key file.
+    pub public_key: PathBuf,
+    /// The first day it no longer signs (local date): it is trusted for
+    /// snapshots and papers made before this day only.
+    pub until: NaiveDate,
 }
 
 /// The `[compression]` table.
@@ -331,6 +344,15 @@ struct RawEncryption {
 struct RawSigning {
     secret_key: Spanned<String>,
     public_key: Spanned<String>,
+    #[serde(default)]
+    previous_public_keys: Vec<RawPreviousKey>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPreviousKey {
+    public_key: Spanned<String>,
+    until: Spanned<toml::value::Datetime>,
 }
 
 /// The default of `[audit] external_checkpoint_days`: two months, so one
@@ -631,10 +653,23 @@ impl Policy {
             recipients.push(parse_recipient(t, r.get_ref(), r.span())?);
         }
 
-        let signing = raw.signing.as_ref().map(|s| Signing {
-            secret_key: resolve(dir, s.secret_key.get_ref()),
-            public_key: resolve(dir, s.public_key.get_ref()),
-        });
+        let signing = match raw.signing.as_ref() {
+            None => None,
+            Some(s) => {
+                let mut previous = Vec::new();
+                for p in &s.previous_public_keys {
+                    previous.push(PreviousKey {
+                        public_key: resolve(dir, p.public_key.get_ref()),
+                        until: date(&p.until, "signing.previous_public_keys.until")?,
+                    });
+                }
+                Some(Signing {
+                    secret_key: resolve(dir, s.secret_key.get_ref()),
+                    public_key: resolve(dir, s.public_key.get_ref()),
+                    previous,
+                })
+            }
+        };
 
         let c = raw.compression.get_ref();
         if !(-7..=22).contains(&c.level) {
@@ -755,6 +790,22 @@ impl Policy {
             ));
         }
         if let Some(s) = &self.signing {
+            for p in &s.previous {
+                if let Err(e) = crate::keys::load_public_key(&p.public_key) {
+                    let at = text.find("previous_public_keys").unwrap_or(0);
+                    return Err(t.error(
+                        at..at,
+                        format!(
+                            "[signing] previous_public_keys の公開鍵を使用できません: {}",
+                            e.message(crate::Lang::Ja)
+                        ),
+                        format!(
+                            "[signing] previous_public_keys: a public key cannot be used: {}",
+                            e.message(crate::Lang::En)
+                        ),
+                    ));
+                }
+            }
             for key in [&s.secret_key, &s.public_key] {
                 if let Err(e) = fs::metadata(key) {
                     let at = text.find("[signing]").unwrap_or(0);

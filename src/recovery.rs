@@ -35,7 +35,7 @@ pub struct RecoverRequest<'a> {
     /// Identities that open the archive.
     pub identities: &'a Identities,
     /// The policy's signing key, if it signs.
-    pub public_key: Option<&'a minisign::PublicKey>,
+    pub signers: Option<&'a crate::signers::Signers>,
     /// The operator doing it.
     pub operator: &'a str,
     /// When the server failed, as the operator gives it.
@@ -104,7 +104,7 @@ pub fn recover(req: &RecoverRequest) -> Result<Recovered> {
         archives: &[snapshot::AUDIT_ARCHIVE.to_string()],
         to: &to,
         identities: req.identities,
-        public_key: req.public_key,
+        signers: req.signers,
         keep_modes: false,
         progress: req.progress,
     })?;

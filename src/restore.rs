@@ -41,7 +41,7 @@ pub struct RestoreRequest<'a> {
     /// The identities that open the archives.
     pub identities: &'a Identities,
     /// The policy's signing key, if it signs.
-    pub public_key: Option<&'a minisign::PublicKey>,
+    pub signers: Option<&'a crate::signers::Signers>,
     /// Give files and directories their recorded modes (else 0600 / 0700).
     pub keep_modes: bool,
     /// Progress.
@@ -78,7 +78,7 @@ pub fn restore(req: &RestoreRequest) -> Result<RestoreOutcome> {
     let check = verify::check_snapshot(
         req.snapshot_dir,
         &verify::CheckOptions {
-            public_key: req.public_key,
+            signers: req.signers,
             identities: None,
             against_source: None,
             progress: req.progress,

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::archive;
 use crate::error::{Action, Error, Result};
-use crate::keys::{self, Identities};
+use crate::keys::Identities;
 use crate::policy::Source;
 use crate::progress::Progress;
 use crate::snapshot::{self, SnapshotMeta};
@@ -36,6 +36,9 @@ pub struct SnapshotVerdict {
     pub level: &'static str,
     /// Whether the signature was checked and is valid (`None`: not signed by policy).
     pub signature: Option<bool>,
+    /// The key that made a valid signature (a retired one is named so).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<crate::signers::Signer>,
     /// Per archive, at the full level.
     pub archives: Vec<ArchiveVerdict>,
     /// Everything wrong; empty means intact.
@@ -66,8 +69,8 @@ pub struct ArchiveVerdict {
 
 /// How far to check.
 pub struct CheckOptions<'a> {
-    /// The policy's signing key, if it signs.
-    pub public_key: Option<&'a minisign::PublicKey>,
+    /// The policy's signing keys (current and retired), if it signs.
+    pub signers: Option<&'a crate::signers::Signers>,
     /// Identities: decrypt and read everything (the full level).
     pub identities: Option<&'a Identities>,
     /// With identities: also compare with these live sources.
@@ -78,7 +81,7 @@ pub struct CheckOptions<'a> {
 
 /// Checks one snapshot directory.
 pub fn check_snapshot(dir: &Path, opts: &CheckOptions) -> Result<SnapshotVerdict> {
-    let (public_key, identities, progress) = (opts.public_key, opts.identities, opts.progress);
+    let (signers, identities, progress) = (opts.signers, opts.identities, opts.progress);
     let id = dir
         .file_name()
         .and_then(|n| n.to_str())
@@ -89,6 +92,7 @@ pub fn check_snapshot(dir: &Path, opts: &CheckOptions) -> Result<SnapshotVerdict
         dir: dir.to_path_buf(),
         level: if identities.is_some() { "full" } else { "sums" },
         signature: None,
+        signed_by: None,
         archives: Vec::new(),
         findings: Vec::new(),
     };
@@ -157,14 +161,21 @@ pub fn check_snapshot(dir: &Path, opts: &CheckOptions) -> Result<SnapshotVerdict
 
     // The signature.
     let sig_path = dir.join(snapshot::SUMS_SIG);
-    if let Some(pk) = public_key {
+    if let Some(signers) = signers {
         if !sig_path.exists() {
             v.signature = Some(false);
             v.findings
                 .push(format!("{} is missing", snapshot::SUMS_SIG));
         } else {
-            match keys::verify_signature(pk, &sums_path, &sig_path) {
-                Ok(_) => v.signature = Some(true),
+            let made = meta
+                .as_ref()
+                .and_then(|m| chrono::DateTime::parse_from_rfc3339(&m.created_at).ok())
+                .map(|t| t.to_utc());
+            match signers.verify(&sums_path, &sig_path, made) {
+                Ok((_, signer)) => {
+                    v.signature = Some(true);
+                    v.signed_by = Some(signer);
+                }
                 Err(e) => {
                     v.signature = Some(false);
                     v.findings.push(e.to_string());

@@ -523,7 +523,7 @@ fn recover(
     let dests = policy.select_destinations(&names)?;
     let (destination, dir) = super::restore::find_snapshot(&dests, &selection)?;
     let public_key = match &policy.signing {
-        Some(s) => Some(keys::load_public_key(&s.public_key)?),
+        Some(s) => Some(kura::signers::Signers::load(s)?),
         None => None,
     };
     let identities = keys::load_identities(identity, &|p| ctx.passphrase(p))?;
@@ -533,7 +533,7 @@ fn recover(
         snapshot_dir: &dir,
         destination: &destination,
         identities: &identities,
-        public_key: public_key.as_ref(),
+        signers: public_key.as_ref(),
         operator: &operator,
         failed_at: failed_at.as_deref(),
         lost: &lost,

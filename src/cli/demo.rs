@@ -75,7 +75,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
     );
     let ids = keys::load_identities(&sandbox.identity, &|_| None)?;
     let public_key = match &policy.signing {
-        Some(s) => Some(keys::load_public_key(&s.public_key)?),
+        Some(s) => Some(kura::signers::Signers::load(s)?),
         None => None,
     };
     let dests: Vec<_> = policy.destinations.iter().collect();
@@ -88,7 +88,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
                 &dests,
                 &Selection::Id(outcome.meta.id.clone()),
                 &verify::CheckOptions {
-                    public_key: public_key.as_ref(),
+                    signers: public_key.as_ref(),
                     identities: Some(&ids),
                     against_source: None,
                     progress: &progress,

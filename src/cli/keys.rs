@@ -1,4 +1,5 @@
-//! `kura keys age|recipient|sign`: make and inspect keys. No policy needed.
+//! `kura keys age|recipient|sign|rotate`: make and inspect keys (no policy
+//! needed), and record a signing-key rotation in the audit log.
 
 use std::path::PathBuf;
 
@@ -33,10 +34,20 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         public: PathBuf,
     },
+    /// Record a signing-key rotation the policy now says (new [signing] key, the old one
+    /// under previous_public_keys)
+    #[command(after_help = "\
+Procedure:
+  1. kura keys sign --secret keys\\kura-2025.key --public keys\\kura-2025.pub
+  2. In the policy: [signing] secret_key/public_key = the new pair, and
+     previous_public_keys = [{ public_key = \"keys\\kura-2024.pub\", until = 2025-04-01 }]
+  3. kura keys rotate --operator \"山田 太郎\"   (an audit event, and a line in the month's report)")]
+    Rotate,
 }
 
 pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
     match command {
+        Command::Rotate => return rotate(ctx),
         Command::Age { out, no_passphrase } => {
             let passphrase = if no_passphrase {
                 None
@@ -126,4 +137,67 @@ fn new_passphrase(ctx: &Ctx) -> Result<age::secrecy::SecretString, Error> {
         ));
     }
     Ok(first)
+}
+
+/// `kura keys rotate`: the policy's new signing key and the keys it retired,
+/// recorded as a `keys.rotate` event.
+fn rotate(ctx: &Ctx) -> Result<ExitCode, Error> {
+    let policy = ctx.load_policy()?;
+    let Some(signing) = &policy.signing else {
+        return Err(Error::usage(
+            "ポリシーに [signing] がありません",
+            "the policy has no [signing]",
+        ));
+    };
+    // The new pair must belong together, and the old keys must load.
+    let key = keys::load_signing_key(&signing.secret_key, &signing.public_key)?;
+    let signers = kura::signers::Signers::load(signing)?;
+    let id = keys::key_id(key.public_key());
+    if signers.retired.is_empty() {
+        return Err(Error::refused(
+            "[signing] previous_public_keys に旧鍵がありません。旧鍵の公開鍵と使用終了日 (until) を記載してから記録してください",
+            "[signing] lists no previous_public_keys; add the old public key and its until day first",
+        ));
+    }
+    let operator = ctx.operator(&policy)?;
+    let mut log = kura::audit::AuditLog::open(&policy.audit_database, ctx.clock)?;
+    if log.find_last("keys.rotate", &id)?.is_some() {
+        return Err(Error::refused(
+            format!("署名鍵 {id} への更新は既に記録されています"),
+            format!("the rotation to signing key {id} is already recorded"),
+        ));
+    }
+    let previous: Vec<serde_json::Value> = signers
+        .retired
+        .iter()
+        .map(|r| serde_json::json!({ "key_id": r.id, "until": r.until.to_string() }))
+        .collect();
+    let event = log.append(
+        &kura::audit::Actor::current(&operator),
+        "keys.rotate",
+        &id,
+        kura::audit::Outcome::Ok,
+        &serde_json::json!({
+            "key_id": id,
+            "public_key": key.public_key().to_base64(),
+            "previous": previous,
+        }),
+    )?;
+    if ctx.json {
+        ctx.print_json(&serde_json::json!({
+            "id": id, "key_id": id, "previous": previous, "event": event.seq,
+        }));
+    } else {
+        outln!(
+            "{} {id} ({} {}:{})",
+            ctx.t(
+                "署名鍵の更新を記録しました:",
+                "signing key rotation recorded:"
+            ),
+            ctx.t("監査記録", "audit event"),
+            event.seq,
+            event.hash
+        );
+    }
+    Ok(ExitCode::Ok)
 }

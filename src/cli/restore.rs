@@ -47,7 +47,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
     let names: Vec<String> = args.dest.iter().cloned().collect();
     let dests = policy.select_destinations(&names)?;
     let public_key = match &policy.signing {
-        Some(s) => Some(keys::load_public_key(&s.public_key)?),
+        Some(s) => Some(kura::signers::Signers::load(s)?),
         None => None,
     };
     let progress = ctx.progress();
@@ -63,7 +63,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
                 archives: &args.archive,
                 to: &args.to,
                 identities: &identities,
-                public_key: public_key.as_ref(),
+                signers: public_key.as_ref(),
                 keep_modes: args.keep_modes,
                 progress: &progress,
             })?;

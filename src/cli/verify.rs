@@ -36,7 +36,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
     let policy = ctx.load_policy()?;
     let selection = Selection::parse(&args.snapshot)?;
     let public_key = match &policy.signing {
-        Some(s) => Some(keys::load_public_key(&s.public_key)?),
+        Some(s) => Some(kura::signers::Signers::load(s)?),
         None => None,
     };
     let dests = policy.select_destinations(&args.dest)?;
@@ -55,7 +55,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, Error> {
             &dests,
             &selection,
             &verify::CheckOptions {
-                public_key: public_key.as_ref(),
+                signers: public_key.as_ref(),
                 identities: ids,
                 against_source: args.against_source.then_some(&policy.sources[..]),
                 progress: &progress,
@@ -154,10 +154,15 @@ fn print_human(ctx: &Ctx, policy: &kura::policy::Policy, verdicts: &[Destination
             } else {
                 ctx.t("指摘", "FINDING")
             };
-            let sig = match s.signature {
-                Some(true) => ctx.t(", 署名 正常", ", signature valid"),
-                Some(false) => ctx.t(", 署名 不正", ", signature INVALID"),
-                None => "",
+            let sig = match (s.signature, &s.signed_by) {
+                (Some(true), Some(by)) if by.retired => format!(
+                    "{} {})",
+                    ctx.t(", 署名 正常 (旧鍵", ", signature valid (retired key"),
+                    by.key_id
+                ),
+                (Some(true), _) => ctx.t(", 署名 正常", ", signature valid").to_string(),
+                (Some(false), _) => ctx.t(", 署名 不正", ", signature INVALID").to_string(),
+                (None, _) => String::new(),
             };
             outln!("  {} [{level}{sig}] {verdict}", s.id);
             for f in &s.findings {

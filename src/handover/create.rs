@@ -161,8 +161,8 @@ pub(super) fn create_package(req: &CreateRequest) -> Result<CreateOutcome> {
     }
     let recipients = keys::parse_recipients(req.recipients)?;
     let includes = check_includes(req, &out_dir)?;
-    let public_key = keys::load_public_key(&signing.public_key)?;
-    let snapshots = select_snapshots(req.policy, req.snapshots, &public_key)?;
+    let signers = crate::signers::Signers::load(signing)?;
+    let snapshots = select_snapshots(req.policy, req.snapshots, &signers)?;
 
     // The audit export is the one thing staged: `VACUUM INTO` writes a file.
     let staging = match req.audit {
@@ -413,7 +413,7 @@ pub(super) struct ChosenSnapshot {
 pub(super) fn select_snapshots(
     policy: &Policy,
     choice: SnapshotChoice,
-    public_key: &minisign::PublicKey,
+    signers: &crate::signers::Signers,
 ) -> Result<Vec<ChosenSnapshot>> {
     if choice == SnapshotChoice::None {
         return Ok(Vec::new());
@@ -451,7 +451,7 @@ pub(super) fn select_snapshots(
         let verdict = verify::check_snapshot(
             &dir,
             &verify::CheckOptions {
-                public_key: Some(public_key),
+                signers: Some(signers),
                 identities: None,
                 against_source: None,
                 progress: &Silent,

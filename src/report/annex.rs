@@ -161,6 +161,15 @@ pub fn sections(r: &MonthlyReport, lang: Lang) -> Vec<Section> {
                 "Recorded only; not incidents (not counted in 別添7 (4)).",
             )),
         ),
+        events(
+            t(
+                "8. 署名鍵の更新 (対象欄は新しい鍵の鍵ID)",
+                "8. Signing key rotations (target = the new key id)",
+            ),
+            &r.key_changes,
+            false,
+            None,
+        ),
     ]
 }
 
@@ -168,7 +177,7 @@ pub fn sections(r: &MonthlyReport, lang: Lang) -> Vec<Section> {
 pub fn checkpoint_text(r: &MonthlyReport, lang: Lang) -> (String, String, String) {
     let t = |ja: &str, en: &str| lang.pick(ja, en).to_string();
     (
-        t("8. 監査ログのチェックポイント", "8. Audit checkpoint"),
+        t("9. 監査ログのチェックポイント", "9. Audit checkpoint"),
         r.checkpoint
             .clone()
             .unwrap_or_else(|| t("当月の記録なし", "no event this month")),

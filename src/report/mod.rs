@@ -169,6 +169,8 @@ pub struct MonthlyReport {
     pub erasures: Vec<Line>,
     /// Hand-overs (情報資産の搬送).
     pub handovers: Vec<Line>,
+    /// Signing-key rotations (`keys.rotate`).
+    pub key_changes: Vec<Line>,
     /// Integrity findings, operational failures and interruptions: what
     /// 別添7 (4) counts.
     pub incidents: Vec<Line>,
@@ -293,6 +295,7 @@ pub fn build(
         accesses: Vec::new(),
         erasures: Vec::new(),
         handovers: Vec::new(),
+        key_changes: Vec::new(),
         incidents: Vec::new(),
         mistakes: Vec::new(),
         events: 0,
@@ -353,6 +356,7 @@ impl MonthlyReport {
             "erase.execute" if ran && details.get("request").is_some() => {
                 self.erasures.push(line(e, kind))
             }
+            "keys.rotate" if e.outcome == "ok" => self.key_changes.push(line(e, None)),
             a if a.starts_with("handover.") && e.outcome == "ok" => {
                 self.handovers.push(line(e, None))
             }

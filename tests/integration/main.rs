@@ -32,6 +32,7 @@ mod policy;
 mod recovery;
 mod rehearsal;
 mod restore;
+mod rotation;
 mod util;
 mod verify;
 mod wine;
