@@ -84,6 +84,7 @@ pub fn action_label(action: &str, lang: Lang) -> String {
         "handover.receive" => ("引継ぎパッケージ受領", "handover receipt"),
         "keys.sign" => ("署名鍵の作成", "signing key"),
         "keys.rotate" => ("署名鍵の更新", "signing key rotation"),
+        "keys.recipients" => ("暗号化の受信者の変更", "recipient change"),
         "demo" => ("デモ", "demo"),
         other => return other.to_string(),
     };

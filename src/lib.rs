@@ -42,6 +42,7 @@ pub mod backup;
 pub mod bounded;
 pub mod check;
 pub mod clock;
+pub mod coverage;
 pub mod demo;
 pub mod documents;
 pub mod entry_names;

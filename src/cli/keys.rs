@@ -43,11 +43,21 @@ Procedure:
      previous_public_keys = [{ public_key = \"keys\\kura-2024.pub\", until = 2025-04-01 }]
   3. kura keys rotate --operator \"山田 太郎\"   (an audit event, and a line in the month's report)")]
     Rotate,
+    /// List, per age recipient, the snapshots on the connected disks it opens
+    Coverage {
+        /// Only the recipients of this identity file
+        #[arg(short = 'i', long = "identity", value_name = "FILE")]
+        identity: Option<PathBuf>,
+    },
+    /// Record the policy's age recipients as they are now (added and retired since the last record)
+    Recipients,
 }
 
 pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
     match command {
         Command::Rotate => return rotate(ctx),
+        Command::Coverage { identity } => return coverage(ctx, identity),
+        Command::Recipients => return recipients(ctx),
         Command::Age { out, no_passphrase } => {
             let passphrase = if no_passphrase {
                 None
@@ -194,6 +204,134 @@ fn rotate(ctx: &Ctx) -> Result<ExitCode, Error> {
                 "署名鍵の更新を記録しました:",
                 "signing key rotation recorded:"
             ),
+            ctx.t("監査記録", "audit event"),
+            event.seq,
+            event.hash
+        );
+    }
+    Ok(ExitCode::Ok)
+}
+
+/// `kura keys coverage`: per recipient, the snapshots it opens.
+fn coverage(ctx: &Ctx, identity: Option<PathBuf>) -> Result<ExitCode, Error> {
+    let policy = ctx.load_policy()?;
+    let only = match &identity {
+        Some(path) => Some(keys::load_identities(path, &|p| ctx.passphrase(p))?.recipients()),
+        None => None,
+    };
+    let (mut all, absent) = kura::coverage::coverage(&policy)?;
+    if let Some(only) = &only {
+        all.retain(|c| only.contains(&c.recipient));
+    }
+    if ctx.json {
+        ctx.print_json(&serde_json::json!({ "recipients": all, "not_connected": absent }));
+        return Ok(ExitCode::Ok);
+    }
+    for c in &all {
+        let sole = c.snapshots.iter().filter(|s| s.recipients == 1).count();
+        outln!(
+            "{}  {}",
+            c.recipient,
+            match (ctx.lang, c.in_policy) {
+                (kura::Lang::Ja, true) => "(ポリシーの受信者)",
+                (kura::Lang::Ja, false) => "(ポリシーにない受信者)",
+                (kura::Lang::En, true) => "(in the policy)",
+                (kura::Lang::En, false) => "(not in the policy)",
+            }
+        );
+        outln!(
+            "  {}",
+            match ctx.lang {
+                kura::Lang::Ja => format!(
+                    "開けるスナップショット {} 件 (うちこの鍵だけが開けるもの {sole} 件)",
+                    c.snapshots.len()
+                ),
+                kura::Lang::En => format!(
+                    "opens {} snapshot copies ({sole} only it opens)",
+                    c.snapshots.len()
+                ),
+            }
+        );
+        for s in &c.snapshots {
+            outln!(
+                "    {}  {}",
+                s.id,
+                super::snapshots::destination_title(ctx, &policy, &s.destination)
+            );
+        }
+    }
+    if only.is_some() && all.is_empty() {
+        outln!(
+            "{}",
+            ctx.t(
+                "この鍵で開けるスナップショットはありません",
+                "this identity opens no snapshot"
+            )
+        );
+    }
+    for d in &absent {
+        errln!(
+            "{}: {}",
+            ctx.t(
+                "未接続のため数えていない保存先",
+                "not connected, not counted"
+            ),
+            super::snapshots::destination_title(ctx, &policy, d)
+        );
+    }
+    Ok(ExitCode::Ok)
+}
+
+/// `kura keys recipients`: the policy's recipients now, and what changed
+/// since the last `keys.recipients` event.
+fn recipients(ctx: &Ctx) -> Result<ExitCode, Error> {
+    let policy = ctx.load_policy()?;
+    let operator = ctx.operator(&policy)?;
+    let mut log = kura::audit::AuditLog::open(&policy.audit_database, ctx.clock)?;
+    let mut before: Vec<String> = Vec::new();
+    log.for_each(|e| {
+        if e.action == "keys.recipients" && e.outcome == "ok" {
+            let d: serde_json::Value = serde_json::from_str(&e.details).unwrap_or_default();
+            before = d["recipients"]
+                .as_array()
+                .map(|l| {
+                    l.iter()
+                        .filter_map(|r| r.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
+        }
+        Ok(())
+    })?;
+    let now = &policy.recipients;
+    let added: Vec<&String> = now.iter().filter(|r| !before.contains(r)).collect();
+    let retired: Vec<&String> = before.iter().filter(|r| !now.contains(r)).collect();
+    if added.is_empty() && retired.is_empty() {
+        return Err(Error::refused(
+            "受信者は前回の記録から変わっていません",
+            "the recipients are as last recorded",
+        ));
+    }
+    let event = log.append(
+        &kura::audit::Actor::current(&operator),
+        "keys.recipients",
+        "recipients",
+        kura::audit::Outcome::Ok,
+        &serde_json::json!({ "recipients": now, "added": added, "retired": retired }),
+    )?;
+    if ctx.json {
+        ctx.print_json(&serde_json::json!({
+            "recipients": now, "added": added, "retired": retired, "event": event.seq,
+        }));
+    } else {
+        for r in &added {
+            outln!("{} {r}", ctx.t("追加:", "added:"));
+        }
+        for r in &retired {
+            outln!("{} {r}", ctx.t("廃止:", "retired:"));
+        }
+        outln!(
+            "{} {}:{}",
             ctx.t("監査記録", "audit event"),
             event.seq,
             event.hash

@@ -163,8 +163,8 @@ pub fn sections(r: &MonthlyReport, lang: Lang) -> Vec<Section> {
         ),
         events(
             t(
-                "8. 署名鍵の更新 (対象欄は新しい鍵の鍵ID)",
-                "8. Signing key rotations (target = the new key id)",
+                "8. 鍵の変更 (署名鍵の更新・暗号化の受信者の変更)",
+                "8. Key changes (signing key rotations, recipient changes)",
             ),
             &r.key_changes,
             false,

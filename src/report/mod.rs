@@ -169,7 +169,8 @@ pub struct MonthlyReport {
     pub erasures: Vec<Line>,
     /// Hand-overs (情報資産の搬送).
     pub handovers: Vec<Line>,
-    /// Signing-key rotations (`keys.rotate`).
+    /// Key changes: signing-key rotations (`keys.rotate`) and recipient
+    /// changes (`keys.recipients`).
     pub key_changes: Vec<Line>,
     /// Integrity findings, operational failures and interruptions: what
     /// 別添7 (4) counts.
@@ -356,7 +357,9 @@ impl MonthlyReport {
             "erase.execute" if ran && details.get("request").is_some() => {
                 self.erasures.push(line(e, kind))
             }
-            "keys.rotate" if e.outcome == "ok" => self.key_changes.push(line(e, None)),
+            "keys.rotate" | "keys.recipients" if e.outcome == "ok" => {
+                self.key_changes.push(line(e, None))
+            }
             a if a.starts_with("handover.") && e.outcome == "ok" => {
                 self.handovers.push(line(e, None))
             }

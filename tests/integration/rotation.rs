@@ -122,3 +122,75 @@ fn the_old_key_signing_after_its_retirement_does_not_verify() {
     assert_eq!(code, 1, "{v}");
     assert!(v.to_string().contains("retired"), "{v}");
 }
+
+/// A custodian changes: a new identity is added to the recipients, the old
+/// one retired; each change is an audit event, and `keys coverage` says
+/// which snapshots each identity opens.
+#[test]
+fn recipient_changes_are_recorded_and_coverage_lists_what_each_identity_opens() {
+    let site = Site::new();
+    at(&site, "2024-01-05T01:00:00Z")
+        .arg("backup")
+        .assert()
+        .success();
+    let new_identity = site.root.join("keys/identity-2.txt");
+    let new = kura::keys::generate_age_identity(&new_identity, None, chrono::Utc::now()).unwrap();
+    let recipients = site.root.join("keys/recipients.txt");
+    fs::write(&recipients, format!("{}\n{new}\n", site.recipient)).unwrap();
+    let out = at(&site, "2024-01-20T00:00:00Z")
+        .args(["--json", "keys", "recipients"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(json(&out.stdout)["added"].to_string().contains(&new));
+    at(&site, "2024-02-05T01:00:00Z")
+        .arg("backup")
+        .assert()
+        .success();
+    let opens = |identity: &std::path::Path| {
+        let out = at(&site, "2024-02-06T00:00:00Z")
+            .args(["--json", "keys", "coverage", "-i"])
+            .arg(identity)
+            .output()
+            .unwrap();
+        let v = json(&out.stdout);
+        v["recipients"][0]["snapshots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(opens(&new_identity), ["20240205T010000Z"]);
+    assert_eq!(
+        opens(&site.identity),
+        ["20240105T010000Z", "20240205T010000Z"]
+    );
+    // The old custodian leaves: retired, and recorded once.
+    fs::write(&recipients, format!("{new}\n")).unwrap();
+    let out = at(&site, "2024-02-10T00:00:00Z")
+        .args(["--json", "keys", "recipients"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(json(&out.stdout)["retired"]
+        .to_string()
+        .contains(&site.recipient));
+    at(&site, "2024-02-11T00:00:00Z")
+        .args(["keys", "recipients"])
+        .assert()
+        .code(4);
+    at(&site, "2024-03-01T00:00:00Z")
+        .args([
+            "report", "monthly", "--month", "2024-02", "--format", "json", "--out", "r.json",
+        ])
+        .assert()
+        .success();
+    let r: serde_json::Value =
+        serde_json::from_slice(&fs::read(site.root.join("r.json")).unwrap()).unwrap();
+    assert_eq!(r["key_changes"][0]["action"], "keys.recipients", "{r}");
+}
