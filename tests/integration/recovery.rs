@@ -222,3 +222,142 @@ fn a_recovery_that_names_a_snapshot_whose_seal_differs_fails_verify() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("sealed"));
 }
+
+/// The rehearsal of issue 18: five months with paper checkpoints; the
+/// server's disk is lost (database, policy directory, signing key); a new
+/// server from a copy of the policy and the off-server keys; the log
+/// recovered from the latest snapshot; the signing key replaced (the old
+/// secret key went with the server); month 6 backed up. Then every paper
+/// checkpoint verifies with the one documented gap, `check` is 正常 and
+/// every snapshot of the six months verifies.
+#[test]
+fn the_rehearsal_of_a_lost_server_with_a_new_signing_key_passes_every_check() {
+    let site = Site::new();
+    let months = ["2023-10", "2023-11", "2023-12", "2024-01", "2024-02"];
+    let mut paper = Vec::new();
+    for m in months {
+        at(&site, &format!("{m}-05T01:00:00Z"))
+            .arg("backup")
+            .assert()
+            .success();
+        let cp = paper_checkpoint(&site, &format!("{m}-05T02:00:00Z"));
+        // The month's visit checks the paper record against the log.
+        let mut verify = at(&site, &format!("{m}-05T03:00:00Z"));
+        verify.args(["audit", "verify"]);
+        for p in paper.iter().chain([&cp]) {
+            verify.args(["--checkpoint", p]);
+        }
+        verify.assert().success();
+        paper.push(cp);
+    }
+    // Off the server: the identity (key USB), the public key and the
+    // recipients (carry USB), a copy of the policy (the kit).
+    let off = site.root.join("offsite");
+    fs::create_dir_all(&off).unwrap();
+    fs::copy(&site.identity, off.join("identity.txt")).unwrap();
+    fs::copy(site.root.join("keys/kura.pub"), off.join("kura.pub")).unwrap();
+    fs::copy(
+        site.root.join("keys/recipients.txt"),
+        off.join("recipients.txt"),
+    )
+    .unwrap();
+    let policy = fs::read_to_string(site.policy_path()).unwrap();
+    // The server's disk is lost.
+    fs::remove_file(site.root.join("kura-audit.sqlite")).unwrap();
+    let _ = fs::remove_dir_all(kura::audit::checkpoint_dir(
+        &site.root.join("kura-audit.sqlite"),
+    ));
+    fs::remove_dir_all(site.root.join("keys")).unwrap();
+    fs::remove_file(site.policy_path()).unwrap();
+    // The new server: keys from off-site, a new signing pair, the policy
+    // copy with the old public key kept for what it signed.
+    fs::create_dir_all(site.root.join("keys")).unwrap();
+    fs::copy(
+        off.join("recipients.txt"),
+        site.root.join("keys/recipients.txt"),
+    )
+    .unwrap();
+    fs::copy(off.join("kura.pub"), site.root.join("keys/kura-old.pub")).unwrap();
+    site.kura()
+        .args([
+            "keys",
+            "sign",
+            "--secret",
+            "keys/kura.key",
+            "--public",
+            "keys/kura.pub",
+        ])
+        .assert()
+        .success();
+    site.write_policy(&format!(
+        "{policy}previous_public_keys = [{{ public_key = \"keys/kura-old.pub\", until = 2024-02-20 }}]\n"
+    ));
+    let mut recover = at(&site, "2024-02-20T09:00:00Z");
+    recover
+        .args(["audit", "recover", "--from", "latest", "-i"])
+        .arg(off.join("identity.txt"))
+        .args(["--failed-at", "2024-02-19 サーバーのディスク故障"]);
+    for p in &paper {
+        recover.args(["--checkpoint", p]);
+    }
+    recover.assert().success();
+    at(&site, "2024-02-20T10:00:00Z")
+        .args(["keys", "rotate"])
+        .assert()
+        .success();
+    at(&site, "2024-03-05T01:00:00Z")
+        .arg("backup")
+        .assert()
+        .success();
+    // Every paper checkpoint: one documented gap (February's, taken after
+    // the snapshot sealed its head), and a pass.
+    let mut verify = at(&site, "2024-03-05T03:00:00Z");
+    verify.args(["--json", "audit", "verify"]);
+    for p in &paper {
+        verify.args(["--checkpoint", p]);
+    }
+    let out = verify.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let gaps = v["report"]["checkpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["documented_gap"].is_u64())
+        .count();
+    assert_eq!(gaps, 1, "{v}");
+    let check = at(&site, "2024-03-05T04:00:00Z")
+        .args(["--lang", "ja", "check"])
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let out = at(&site, "2024-03-05T05:00:00Z")
+        .args(["--json", "verify", "all", "-i"])
+        .arg(off.join("identity.txt"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let snaps = v["destinations"][0]["snapshots"].as_array().unwrap();
+    assert_eq!(snaps.len(), 6, "months 1–6");
+    assert_eq!(
+        snaps
+            .iter()
+            .filter(|s| s["signed_by"]["retired"] == true)
+            .count(),
+        5,
+        "months 1–5 with the old key"
+    );
+}
