@@ -809,12 +809,31 @@ pub fn open<'a, R: io::BufRead + Send + 'static>(
 /// The SHA-256 and size of an archive file as it was read for decrypting,
 /// known once the reading reached the file's end.
 #[derive(Debug, Clone, Default)]
-pub struct CiphertextDigest(std::sync::Arc<std::sync::Mutex<Option<(Sha256Digest, u64)>>>);
+pub struct CiphertextDigest(std::sync::Arc<std::sync::Mutex<Ciphertext>>);
+
+/// What reading the file gave: its digest at the end, or the error of a
+/// read that failed.
+#[derive(Debug, Default)]
+struct Ciphertext {
+    digest: Option<(Sha256Digest, u64)>,
+    failed: Option<(io::ErrorKind, Option<i32>, String)>,
+}
 
 impl CiphertextDigest {
     /// The digest and size, if the file was read to its end.
     pub fn get(&self) -> Option<(Sha256Digest, u64)> {
-        self.0.lock().ok().and_then(|d| *d)
+        self.0.lock().ok().and_then(|d| d.digest)
+    }
+
+    /// The error of a read of the file itself that failed (an I/O failure
+    /// of the disk, not damage to what it holds), if one did.
+    pub fn read_error(&self) -> Option<io::Error> {
+        let state = self.0.lock().ok()?;
+        let (kind, raw, message) = state.failed.as_ref()?;
+        Some(match raw {
+            Some(code) => io::Error::from_raw_os_error(*code),
+            None => io::Error::new(*kind, message.clone()),
+        })
     }
 
     /// Whether the bytes decrypted were exactly the file `SHA256SUMS` and
@@ -833,10 +852,19 @@ struct EndHashing<R> {
 
 impl<R: Read> Read for EndHashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let n = match self.inner.read(buf) {
+            Ok(n) => n,
+            Err(e) => {
+                if let Ok(mut slot) = self.slot.0.lock() {
+                    slot.failed
+                        .get_or_insert((e.kind(), e.raw_os_error(), e.to_string()));
+                }
+                return Err(e);
+            }
+        };
         if n == 0 && !buf.is_empty() {
             if let Ok(mut slot) = self.slot.0.lock() {
-                *slot = Some(self.inner.digest_so_far());
+                slot.digest = Some(self.inner.digest_so_far());
             }
         }
         Ok(n)

@@ -28,7 +28,6 @@
 //! file. No citizen data goes in: ids, paths, counts and hashes only.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -468,7 +467,9 @@ impl AuditLog {
             fs::create_dir_all(dir).map_err(|e| Error::io(Action::Create, dir, e))?;
         }
         refuse_damaged_file(path)?;
-        create_private(path)?;
+        if !path.exists() {
+            create_whole(path, clock)?;
+        }
         let conn = Connection::open(path).map_err(|e| db_error(path, e))?;
         Self::prepare(conn, path, clock, true)
     }
@@ -979,23 +980,46 @@ impl crate::backup::AuditSeal for Sealer<'_> {
 /// Creates an absent database file empty and 0600 (Unix) before SQLite opens
 /// it, so the records and SQLite's `-journal` (which takes the database's
 /// mode) are never readable by others. An existing file is left as it is.
-fn create_private(path: &Path) -> Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
+/// Makes a new log whole before anyone can see it: the schema is created in
+/// a private file beside `path`, which is then moved into place only if
+/// nothing is there yet. A failure part-way leaves no database at `path`
+/// (an empty or half-made one would read as damaged to every later command).
+fn create_whole(path: &Path, clock: Clock) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".kura-audit-new-")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(Action::Create, dir, e))?;
+    crate::private::restrict(tmp.path()).map_err(|e| Error::io(Action::Create, tmp.path(), e))?;
     {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        let conn = Connection::open(tmp.path()).map_err(|e| db_error(tmp.path(), e))?;
+        drop(AuditLog::prepare(conn, tmp.path(), clock, true)?);
     }
-    match options.open(path) {
-        Ok(_) => crate::private::restrict(path).map_err(|e| Error::io(Action::Create, path, e)),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(Error::io(Action::Create, path, e)),
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io(Action::Sync, tmp.path(), e))?;
+    match tmp.persist_noclobber(path) {
+        Ok(_) => crate::media::sync_dir(dir),
+        // Another run made it first: use theirs.
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::io(Action::Rename, path, e.error)),
     }
 }
 
-/// Writes a checkpoint file (plain text, to be signed beside it), 0600.
-pub fn write_checkpoint_file(path: &Path, site: &str, event: &Event) -> Result<()> {
+/// Writes a checkpoint file (plain text, 0600) and, with a signing key, its
+/// signature beside it (trusted comment `kura-audit-checkpoint SEQ:HASH`):
+/// the signature first and each by temporary name and rename, so a run that
+/// fails part-way never leaves a checkpoint file without its signature. The
+/// signature's path, when signed.
+pub fn write_checkpoint_file(
+    path: &Path,
+    site: &str,
+    event: &Event,
+    key: Option<&crate::keys::SigningKey>,
+) -> Result<Option<PathBuf>> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(|e| Error::io(Action::Create, dir, e))?;
     }
@@ -1003,20 +1027,20 @@ pub fn write_checkpoint_file(path: &Path, site: &str, event: &Event) -> Result<(
         "{FORMAT} checkpoint\nsite: {site}\nseq: {}\nhash: {}\ntime: {}\ncheckpoint: {}:{}\n",
         event.seq, event.hash, event.time, event.seq, event.hash
     );
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut f = options
-        .open(path)
-        .map_err(|e| Error::io(Action::Create, path, e))?;
-    crate::private::restrict(path).map_err(|e| Error::io(Action::Create, path, e))?;
-    f.write_all(text.as_bytes())
-        .and_then(|()| f.sync_all())
-        .map_err(|e| Error::io(Action::Write, path, e))
+    let signature = match key {
+        Some(key) => {
+            let sig = signature_path(path);
+            let signed = key.sign_text(
+                &text,
+                &format!("kura-audit-checkpoint {}:{}", event.seq, event.hash),
+            )?;
+            crate::media::write_private_atomically(&sig, signed.as_bytes())?;
+            Some(sig)
+        }
+        None => None,
+    };
+    crate::media::write_private_atomically(path, text.as_bytes())?;
+    Ok(signature)
 }
 
 /// The directory of checkpoint files beside the database.

@@ -415,6 +415,11 @@ impl Error {
             | Error::AuditCorrupt { .. }
             | Error::AuditSchema { .. }
             | Error::FindingSaid { .. } => ExitCode::Integrity,
+            // A policy that is not where it was said to be is a usage
+            // error; one that is there but cannot be read, an I/O failure.
+            Error::PolicyUnreadable { source, .. } if source.kind() != io::ErrorKind::NotFound => {
+                ExitCode::Operational
+            }
             Error::Policy { .. }
             | Error::PolicyUnreadable { .. }
             | Error::Usage(_)
@@ -976,6 +981,20 @@ mod tests {
         assert!(e.message(Lang::En).contains("os error 2"));
         let odd = io::Error::other("weird");
         assert_eq!(os_reason(&odd, Lang::Ja), "入出力のエラー");
+    }
+
+    #[test]
+    fn an_unreadable_policy_is_exit_3_and_a_missing_one_exit_2() {
+        let missing = Error::PolicyUnreadable {
+            file: "kura.toml".into(),
+            source: io::Error::from(io::ErrorKind::NotFound),
+        };
+        assert_eq!(missing.exit_code().code(), 2);
+        let failed = Error::PolicyUnreadable {
+            file: "kura.toml".into(),
+            source: io::Error::from_raw_os_error(5), // EIO
+        };
+        assert_eq!(failed.exit_code().code(), 3);
     }
 
     #[test]

@@ -162,6 +162,11 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
     write_with_mode(path, contents, 0o644)
 }
 
+/// [`write_atomically`] for a file readable by its owner only.
+pub fn write_private_atomically(path: &Path, contents: &[u8]) -> Result<()> {
+    write_with_mode(path, contents, 0o600)
+}
+
 /// [`write_atomically`], published with Unix `mode`.
 fn write_with_mode(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
     let dir = match path.parent() {

@@ -252,24 +252,41 @@ fn check_target_owner(_to: &Path, _meta: &cap_std::fs::Metadata) -> Result<()> {
 /// Removes what a failed restore wrote, through the target's handle: the
 /// target was empty (or absent). Never polls for interruptions.
 pub(crate) fn remove_written(target: Target) {
-    if let Ok(entries) = target.dir.entries() {
+    // A removal the system refuses once (a transient error) is tried again,
+    // so a failed run's cleanup does not itself leave half a restore.
+    for _ in 0..CLEANUP_ATTEMPTS {
+        let Ok(entries) = target.dir.entries() else {
+            continue;
+        };
+        let mut left = false;
         for e in entries.flatten() {
             let name = e.file_name();
             let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
-            let _ = if is_dir {
+            let removed = if is_dir {
                 target.dir.remove_dir_all(&name)
             } else {
                 target.dir.remove_file(&name)
             };
+            left |= removed.is_err();
+        }
+        if !left {
+            break;
         }
     }
     // Windows removes no directory while a handle to it is open.
     let Target { dir, created, path } = target;
     drop(dir);
     if created {
-        let _ = fs::remove_dir(&path);
+        for _ in 0..CLEANUP_ATTEMPTS {
+            if fs::remove_dir(&path).is_ok() || !path.exists() {
+                break;
+            }
+        }
     }
 }
+
+/// How often a failed run's cleanup tries each removal.
+const CLEANUP_ATTEMPTS: u32 = 5;
 
 /// Opens `rel` (components already validated) under `root` one directory at
 /// a time, never through a link.
@@ -384,10 +401,17 @@ fn restore_archive(
     let report = match read {
         Ok(r) => r,
         Err(e) => {
-            return Err(sink.failure.take().unwrap_or(Error::Integrity {
-                path,
-                detail: format!("damaged (decryption, decompression or tar): {e}"),
-            }))
+            return Err(sink
+                .failure
+                .take()
+                .unwrap_or_else(|| match ciphertext.read_error() {
+                    // The disk failed a read: operational, not damage.
+                    Some(io) => Error::io(Action::Read, &path, io),
+                    None => Error::Integrity {
+                        path,
+                        detail: format!("damaged (decryption, decompression or tar): {e}"),
+                    },
+                }));
         }
     };
     if let Some(f) = report.findings.first() {

@@ -293,9 +293,14 @@ fn read_archive(
                 verdict.findings.push(CHANGED_WHILE_READ.to_string());
             }
         }
-        Err(e) => verdict
-            .findings
-            .push(format!("damaged (decryption, decompression or tar): {e}")),
+        // The disk failed a read: an operational failure naming the file,
+        // not a finding that the archive is damaged.
+        Err(e) => match ciphertext.read_error() {
+            Some(io) => return Err(Error::io(Action::Read, path, io)),
+            None => verdict
+                .findings
+                .push(format!("damaged (decryption, decompression or tar): {e}")),
+        },
     }
     Ok((verdict, digests))
 }

@@ -168,6 +168,11 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
         ),
         Command::Checkpoint => {
             let operator = ctx.operator(&policy)?;
+            // The key first: an event is not recorded for a file that cannot be signed.
+            let key = match &policy.signing {
+                Some(s) => Some(keys::load_signing_key(&s.secret_key, &s.public_key)?),
+                None => None,
+            };
             let mut log = AuditLog::open(db, ctx.clock)?;
             let event = log.append(
                 &Actor::current(&operator),
@@ -177,20 +182,8 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<ExitCode, Error> {
                 &serde_json::json!({ "previous_head": log.head()?.map(|(s, h)| format!("{s}:{h}")) }),
             )?;
             let file = audit::checkpoint_dir(db).join(format!("checkpoint-{:08}.txt", event.seq));
-            audit::write_checkpoint_file(&file, &policy.site.name, &event)?;
-            let signature = match &policy.signing {
-                Some(s) => {
-                    let key = keys::load_signing_key(&s.secret_key, &s.public_key)?;
-                    let sig = audit::signature_path(&file);
-                    key.sign_file(
-                        &file,
-                        &sig,
-                        &format!("kura-audit-checkpoint {}:{}", event.seq, event.hash),
-                    )?;
-                    Some(sig)
-                }
-                None => None,
-            };
+            let signature =
+                audit::write_checkpoint_file(&file, &policy.site.name, &event, key.as_ref())?;
             let id = format!("{}:{}", event.seq, event.hash);
             if ctx.json {
                 ctx.print_json(&serde_json::json!({
