@@ -16,6 +16,7 @@ mod faults;
 mod forms;
 mod garbage;
 mod handover;
+mod help_ja;
 mod hostile;
 mod interop;
 pub(crate) mod interrupt;

@@ -16,8 +16,8 @@ pub(super) const HELP: &[(&str, Option<&str>, &str)] = &[
     (
         "",
         None,
-        "kura (蔵): システムのマスタデータとログの、暗号化・チェックサム付き・監査記録付きの\
-         月次スナップショット。標準の age、zstd、tar で復元できる",
+        "kura (蔵): マスタデータとログの毎月のスナップショット (暗号化・チェックサム・監査記録付き)。\n\
+         標準の age、zstd、tar で復元できる",
     ),
     (
         "",
@@ -225,7 +225,7 @@ pub(super) const HELP: &[(&str, Option<&str>, &str)] = &[
     (
         "handover create",
         Some("snapshots"),
-        "含めるスナップショット (暗号化されたファイルのまま)。none (なし)、latest (最新)、all (すべて)",
+        "含めるスナップショット (暗号化されたファイルのまま)。latest は最新、all はすべて",
     ),
     (
         "handover create",
@@ -329,7 +329,7 @@ pub(super) const HELP: &[(&str, Option<&str>, &str)] = &[
     (
         "erase request",
         Some("identities"),
-        "暗号鍵の消去 (crypto-erase) の対象の秘密鍵ファイル。写しをすべて挙げること (複数指定可)",
+        "crypto-erase (暗号鍵の消去) で消す秘密鍵ファイル。写しをすべて挙げること (複数指定可)",
     ),
     (
         "erase request",
@@ -523,13 +523,13 @@ pub(super) const AFTER_HELP: &[(&str, &str)] = &[
         "",
         "\
 はじめに:
-  kura demo                                       月次作業一式を試せる練習用の環境を作る (./kura-demo)
-  kura policy check                               kura.toml は正しいか、kura がどう解釈したかを表示する
+  kura demo                                       練習用の環境で月次作業を一通り試す (./kura-demo)
+  kura policy check                               kura.toml を検証し、読み取った設定を表示する
 
 毎月:
   kura backup --operator \"山田 太郎\"              登録済みの USB ディスクへスナップショットを取る
   kura check                                      点検表のデータバックアップ欄
-  kura report monthly --out 報告書.html           月次の様式 (別添3、別添4、別添7) を印刷して押印する
+  kura report monthly --out 報告書.html           月次の様式 (別添3・4・7)。印刷して押印する
   kura verify -i 鍵ファイル --operator \"山田 太郎\"  復元訓練: すべてのファイルを復号して確かめる
 
 終了コード:
@@ -541,7 +541,8 @@ pub(super) const AFTER_HELP: &[(&str, &str)] = &[
   4  規則による拒否 (登録されていない媒体、権限のない作業者 など)
 
 環境変数: KURA_POLICY, KURA_OPERATOR, KURA_LANG, KURA_PASSPHRASE,
-  KURA_NOW (RFC 3339。ポリシーに [rehearsal] allow_clock_override = true がある場合のみ。リハーサル用)",
+  KURA_NOW (RFC 3339。リハーサル用で、ポリシーに
+  [rehearsal] allow_clock_override = true がある場合のみ)",
     ),
     (
         "backup",
