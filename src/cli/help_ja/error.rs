@@ -226,3 +226,34 @@ fn list(value: Option<&ContextValue>) -> Option<Vec<String>> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_tips_are_re_said_in_japanese_or_left_out() {
+        assert_eq!(
+            tip_ja("to pass '-x' as a value, use '-- -x'").as_deref(),
+            Some("'-x' を値として渡すには '-- -x' と書いてください。")
+        );
+        assert_eq!(
+            tip_ja("'erase approve --approver' exists").as_deref(),
+            Some("'erase approve --approver' という指定ならあります。")
+        );
+        assert_eq!(
+            tip_ja("subcommand 'check' exists; to use it, remove the '--' before it").as_deref(),
+            Some("コマンド 'check' を使うには、前の '--' を取ってください。")
+        );
+        assert_eq!(tip_ja("some tip clap adds one day"), None);
+    }
+
+    #[test]
+    fn the_command_of_a_usage_line_is_its_leading_words() {
+        assert_eq!(
+            command_of_usage("kura erase approve --approver <氏名> <依頼番号>"),
+            "kura erase approve"
+        );
+        assert_eq!(command_of_usage("kura [オプション] <コマンド>"), "kura");
+    }
+}
