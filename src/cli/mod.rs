@@ -13,6 +13,7 @@ mod completions;
 mod demo;
 mod erase;
 mod handover;
+mod help_ja;
 mod keys;
 mod policy;
 mod progress;
@@ -41,7 +42,7 @@ Start here / はじめに:
 Every month / 毎月:
   kura backup --operator \"山田 太郎\"      snapshot onto the registered USB disk(s)
   kura check                                 the data-backup rows of the inspection sheet
-  kura report monthly --out report.html      the monthly report (別添3, 別添7) to print and sign
+  kura report monthly --out report.html      the monthly forms (別添3, 別添4, 別添7) to print and sign
   kura verify -i KEY --operator \"山田 太郎\" restore drill: decrypt and check every file
 
 Exit codes / 終了コード:
@@ -111,7 +112,7 @@ enum Command {
     Erase(erase::Command),
     /// The data-backup rows of the monthly inspection sheet (正常/指摘)
     Check,
-    /// Reports for the city (別添3, 別添7)
+    /// Reports for the city (別添3, 別添4, 別添7)
     #[command(subcommand)]
     Report(report::Command),
     /// Print the monthly job for systemd or the Windows Task Scheduler
@@ -328,7 +329,10 @@ fn prompt_text(prompt: &str, lang: Lang) -> String {
 
 /// Parses the command line, runs the command and returns its exit code.
 pub fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = match help_ja::parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     // Ctrl-C and SIGTERM/SIGHUP on Unix; Ctrl+C, Ctrl+Break and a closed
     // console on Windows. The handler only asks the work to stop; it stops
     // at its next check, cleans up and records `interrupted` (exit 3). If the

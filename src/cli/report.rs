@@ -10,7 +10,8 @@ use super::Ctx;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// The monthly report (inspection items, backups, accesses, erasures, hand-overs, incidents, checkpoint)
+    /// The monthly forms: 別添3 (inspection sheet), 別添4 (完了届, completion notice),
+    /// 別添7 (personal-information report), then the evidence annex
     Monthly {
         /// The month [default: this month]
         #[arg(long, value_name = "YYYY-MM")]

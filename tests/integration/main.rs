@@ -18,6 +18,7 @@ mod format_doc;
 mod forms;
 mod garbage;
 mod handover;
+mod help_ja;
 mod hostile;
 mod interop;
 pub(crate) mod interrupt;
