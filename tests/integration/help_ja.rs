@@ -69,6 +69,7 @@ const KEPT: &[&[&str]] = &[
         "toml",
         "manifest",
         "certificates",
+        "requests",
         "data",
         "bag",
         "info",
@@ -86,6 +87,13 @@ const KEPT: &[&[&str]] = &[
         "signing",
         "rehearsal",
         "allow_clock_override",
+        "secret_key",
+        "public_key",
+        // the extensions of minisign key files (kura-2025.key, kura-2025.pub)
+        "key",
+        "pub",
+        "previous_public_keys",
+        "until",
         "true",
     ],
 ];

@@ -109,6 +109,22 @@ pub(super) const HELP: &[(&str, Option<&str>, &str)] = &[
         "秘密鍵ファイル (バックアップの作業だけが読めるようにしておく)",
     ),
     ("keys sign", Some("public"), "公開鍵ファイル"),
+    (
+        "keys rotate",
+        None,
+        "ポリシーが示す署名鍵の更新 (新しい [signing] の鍵、previous_public_keys の旧鍵) を監査ログに記録する",
+    ),
+    (
+        "keys coverage",
+        None,
+        "受信者ごとに、接続中の保存先のどのスナップショットを開けるかを一覧表示する",
+    ),
+    ("keys coverage", Some("identity"), "この秘密鍵ファイルの受信者だけを表示する"),
+    (
+        "keys recipients",
+        None,
+        "ポリシーの暗号化の受信者の現状 (前回の記録からの追加・廃止) を監査ログに記録する",
+    ),
     // volume
     ("volume", None, "バックアップ媒体を登録する"),
     (
@@ -398,6 +414,22 @@ pub(super) const HELP: &[(&str, Option<&str>, &str)] = &[
         Some("out"),
         "出力ファイル [既定: 監査データベースの横の certificates/<依頼番号>.<形式>]",
     ),
+    (
+        "erase form",
+        None,
+        "第13条2の書面による申請 (消去依頼書) を出力する (50 件まで A4 1 枚、[signing] があれば署名付き)",
+    ),
+    ("erase form", Some("request"), "依頼番号 (ER-YYYY-NNNN)"),
+    (
+        "erase form",
+        Some("format"),
+        "形式: html (A4 で印刷できる)、md または json",
+    ),
+    (
+        "erase form",
+        Some("out"),
+        "出力ファイル [既定: 監査データベースの横の requests/<依頼番号>.<形式>]",
+    ),
     ("erase list", None, "消去依頼を一覧表示する"),
     // check, report
     (
@@ -514,11 +546,62 @@ pub(super) const HELP: &[(&str, Option<&str>, &str)] = &[
         None,
         "チェックポイントのイベントを追加し、紙の記録のために 番号:ハッシュ を表示する",
     ),
+    (
+        "audit recover",
+        None,
+        "再構築したサーバーで、スナップショットから監査ログを復旧し、記録の欠落を記録する",
+    ),
+    (
+        "audit recover",
+        Some("from"),
+        "スナップショットID または latest (スナップショットのある最初の保存先の最新)",
+    ),
+    (
+        "audit recover",
+        Some("identity"),
+        "スナップショットを開く age の秘密鍵ファイル",
+    ),
+    (
+        "audit recover",
+        Some("dest"),
+        "この保存先から読む [既定: スナップショットのある最初の保存先]",
+    ),
+    (
+        "audit recover",
+        Some("failed_at"),
+        "サーバーが故障した日時 (分かる範囲で。書いたとおりに記録する)",
+    ),
+    (
+        "audit recover",
+        Some("checkpoints"),
+        "スナップショットより新しい、紙の報告書のチェックポイント (複数指定可)",
+    ),
 ];
 
 /// The text after the options (examples, exit codes), for the commands that
 /// have one in English.
 pub(super) const AFTER_HELP: &[(&str, &str)] = &[
+    (
+        "keys rotate",
+        "\
+手順:
+  1. kura keys sign --secret keys\\kura-2025.key --public keys\\kura-2025.pub
+  2. ポリシーの [signing] の secret_key と public_key を新しい鍵にし、
+     previous_public_keys = [{ public_key = \"keys\\kura-2024.pub\", until = 2025-04-01 }] を加える
+  3. kura keys rotate --operator \"山田 太郎\"   (監査ログに記録され、その月の報告書に載る)",
+    ),
+    (
+        "audit recover",
+        "\
+例:
+  kura audit recover --from latest -i F:\\鍵ファイル.age --failed-at \"2024-06-03 08:30 サーバ起動不能\" \\
+       --checkpoint 57:7dad6c5d... --operator \"山田 太郎\"
+
+監査データベースがない (または空の) ときだけ使えます。スナップショットの audit アーカイブから
+連鎖を戻し、スナップショットが封印した最後の記録と照合したうえで、audit.recover の記録に
+復旧した最後の記録・障害の日時・紙の報告書の新しいチェックポイントを残します。以後
+audit verify は、そのチェックポイントだけをサーバー障害で失われた記録として受け入れます。",
+    ),
     (
         "",
         "\
