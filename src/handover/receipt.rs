@@ -165,30 +165,11 @@ fn received_lines(r: &Receipt, lang: Lang) -> Vec<String> {
     out
 }
 
-/// The printable receipt: one A4 sheet, in Japanese or English. `site` is
-/// the receiving policy's `[site]` (the issuer, and the city's addressee).
-pub fn render_html(r: &Receipt, signature: &SignatureCheck, site: &Site, lang: Lang) -> String {
-    let t = |ja: &'static str, en: &'static str| lang.pick(ja, en);
-    let local = DateTime::parse_from_rfc3339(&r.received_at_local).ok();
-    let offset = local.map(|l| *l.offset());
-    let when = local
-        .map(|l| at(l, lang))
-        .unwrap_or_else(|| r.received_at.clone());
-    let made = DateTime::parse_from_rfc3339(&r.sender.created_at)
-        .ok()
-        .zip(offset)
-        .map(|(t, o)| at(t.with_timezone(&o), lang))
-        .unwrap_or_else(|| r.sender.created_at.clone());
-    let day = local
-        .map(|l| l.date_naive())
-        .unwrap_or_else(|| chrono::Local::now().date_naive());
-    let mut body = String::new();
-    if let Some(b) = super::receipt_rehearsal_banner(r, lang) {
-        body.push_str(&format!("<p class=\"rehearsal\">{}</p>\n", escape(&b)));
-    }
-    // The head: number and date, both addressees, the issuer.
+/// The head: number and date, both addressees, the issuer, the title and
+/// the statement.
+fn head(r: &Receipt, site: &Site, day: chrono::NaiveDate, lang: Lang) -> String {
     let issuer = site.contractor.as_deref().unwrap_or(&site.name);
-    body.push_str(&match lang {
+    match lang {
         Lang::Ja => format!(
             "<p class=\"number\">{}</p>\n<p class=\"number\">{}</p>\n\
 <p class=\"addressee\">{}　様</p>\n<p class=\"addressee\">{}　御中</p>\n\
@@ -217,13 +198,13 @@ pub fn render_html(r: &Receipt, signature: &SignatureCheck, site: &Site, lang: L
             escape(issuer),
             field(site.representative.as_deref()),
         ),
-    });
-    let received = received_lines(r, lang)
-        .iter()
-        .map(|l| escape(l))
-        .collect::<Vec<_>>()
-        .join("<br>");
-    let checked = match lang {
+    }
+}
+
+/// What was checked, in one sentence: every file, the checksums, the
+/// sender's signature.
+fn checked(r: &Receipt, signature: &SignatureCheck, lang: Lang) -> String {
+    match lang {
         Lang::Ja => format!(
             "全 {} ファイル、合計 {}。すべてのチェックサムが一致 (復号時と展開後の2回)。送付元の署名 正常 (鍵ID {}、{})",
             r.payload.files,
@@ -246,7 +227,73 @@ pub fn render_html(r: &Receipt, signature: &SignatureCheck, site: &Site, lang: L
                 "checked with the key named in the package: confirm the key id with the sender by phone"
             }
         ),
-    };
+    }
+}
+
+/// The boxes for the seals: the receiver's, then the city's.
+fn seals(r: &Receipt, day: chrono::NaiveDate, lang: Lang) -> String {
+    let t = |ja: &'static str, en: &'static str| lang.pick(ja, en);
+    let mut body = String::new();
+    body.push_str(&format!(
+        "<table class=\"signs\"><tr><th>{}</th><th>{}</th><th>{}</th></tr><tr><td>{}</td><td>{}</td><td></td></tr></table>\n",
+        escape(t("受領者 (記名・押印)", "Receiver (name, seal)")),
+        escape(t("受領作業者", "Receiving operator")),
+        escape(t("確認者", "Checked by")),
+        escape(&r.receiver.name),
+        escape(&r.receiver.operator),
+    ));
+    body.push_str(&match lang {
+        Lang::Ja => format!(
+            "<div class=\"ruled\"><p>(以下、札幌市記入欄)　確認日　{}</p>\n{}</div>\n",
+            blank_date(day),
+            stamps(&["課長", "係長", "係"])
+        ),
+        Lang::En => "<div class=\"ruled\"><p>(For the city) Confirmed on:</p></div>\n".to_string(),
+    });
+    body.push_str(&format!(
+        "<p class=\"note\">{}</p>\n",
+        escape(&match lang {
+            Lang::Ja => format!(
+                "この預り証は {} {} が作成しました。同じ内容を {}.json に記録し、署名 (.minisig) があれば minisign -V で確認できます。",
+                r.tool.name, r.tool.version, r.id
+            ),
+            Lang::En => format!(
+                "Made by {} {}; the same data is in {}.json (signatures, where present, check with minisign -V).",
+                r.tool.name, r.tool.version, r.id
+            ),
+        })
+    ));
+    body
+}
+
+/// The printable receipt: one A4 sheet, in Japanese or English. `site` is
+/// the receiving policy's `[site]` (the issuer, and the city's addressee).
+pub fn render_html(r: &Receipt, signature: &SignatureCheck, site: &Site, lang: Lang) -> String {
+    let t = |ja: &'static str, en: &'static str| lang.pick(ja, en);
+    let local = DateTime::parse_from_rfc3339(&r.received_at_local).ok();
+    let offset = local.map(|l| *l.offset());
+    let when = local
+        .map(|l| at(l, lang))
+        .unwrap_or_else(|| r.received_at.clone());
+    let made = DateTime::parse_from_rfc3339(&r.sender.created_at)
+        .ok()
+        .zip(offset)
+        .map(|(t, o)| at(t.with_timezone(&o), lang))
+        .unwrap_or_else(|| r.sender.created_at.clone());
+    let day = local
+        .map(|l| l.date_naive())
+        .unwrap_or_else(|| chrono::Local::now().date_naive());
+    let mut body = String::new();
+    if let Some(b) = super::receipt_rehearsal_banner(r, lang) {
+        body.push_str(&format!("<p class=\"rehearsal\">{}</p>\n", escape(&b)));
+    }
+    body.push_str(&head(r, site, day, lang));
+    let received = received_lines(r, lang)
+        .iter()
+        .map(|l| escape(l))
+        .collect::<Vec<_>>()
+        .join("<br>");
+    let checked = checked(r, signature, lang);
     let rows: Vec<(&str, String, bool)> = vec![
         (t("受領日時", "Received at"), escape(&when), false),
         (
@@ -302,35 +349,7 @@ pub fn render_html(r: &Receipt, signature: &SignatureCheck, site: &Site, lang: L
         ));
     }
     body.push_str("</table>\n");
-    body.push_str(&format!(
-        "<table class=\"signs\"><tr><th>{}</th><th>{}</th><th>{}</th></tr><tr><td>{}</td><td>{}</td><td></td></tr></table>\n",
-        escape(t("受領者 (記名・押印)", "Receiver (name, seal)")),
-        escape(t("受領作業者", "Receiving operator")),
-        escape(t("確認者", "Checked by")),
-        escape(&r.receiver.name),
-        escape(&r.receiver.operator),
-    ));
-    body.push_str(&match lang {
-        Lang::Ja => format!(
-            "<div class=\"ruled\"><p>(以下、札幌市記入欄)　確認日　{}</p>\n{}</div>\n",
-            blank_date(day),
-            stamps(&["課長", "係長", "係"])
-        ),
-        Lang::En => "<div class=\"ruled\"><p>(For the city) Confirmed on:</p></div>\n".to_string(),
-    });
-    body.push_str(&format!(
-        "<p class=\"note\">{}</p>\n",
-        escape(&match lang {
-            Lang::Ja => format!(
-                "この預り証は {} {} が作成しました。同じ内容を {}.json に記録し、署名 (.minisig) があれば minisign -V で確認できます。",
-                r.tool.name, r.tool.version, r.id
-            ),
-            Lang::En => format!(
-                "Made by {} {}; the same data is in {}.json (signatures, where present, check with minisign -V).",
-                r.tool.name, r.tool.version, r.id
-            ),
-        })
-    ));
+    body.push_str(&seals(r, day, lang));
     sheet::page(
         &format!("{} {}", t("預り証", "Receipt"), r.external_identifier),
         lang,
