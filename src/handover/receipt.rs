@@ -4,9 +4,9 @@
 //! audit log — in words a clerk reads, with the checks behind it in one line
 //! and the boxes for the seals.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::DateTime;
+use chrono::{DateTime, Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use super::{HandoverManifest, Receipt, SignatureCheck};
@@ -114,55 +114,203 @@ fn at(time: DateTime<chrono::FixedOffset>, lang: Lang) -> String {
     }
 }
 
-/// `3 ファイル、1.20 MB` / `3 files, 1.2 MiB`.
-fn amount(files: u64, bytes: u64, lang: Lang) -> String {
-    match lang {
-        Lang::Ja => format!("{files} ファイル、{}", i18n::size(bytes, lang)),
-        Lang::En => format!("{files} file(s), {}", i18n::size(bytes, lang)),
+/// One line of what was received: its kind, what it is in words, its files
+/// and their bytes.
+struct Line {
+    kind: String,
+    what: String,
+    files: u64,
+    bytes: u64,
+}
+
+/// More days than this in one line read as a range (`1月1日〜1月31日`).
+const DAYS_LISTED: usize = 6;
+
+/// More months than this are counted by year, so that any number of
+/// snapshots stays on the one sheet.
+const MONTHS_LISTED: usize = 12;
+
+/// A year (`month` `None`) or a month of the era calendar: `令和6年1月`,
+/// `令和元年`; `Reiwa 6 (2024)-01` in English.
+fn era_period(year: i32, month: Option<u32>, lang: Lang) -> String {
+    let first = NaiveDate::from_ymd_opt(year, month.unwrap_or(12), 1);
+    let era = first.and_then(wareki::era_year);
+    match (lang, era, month) {
+        (Lang::Ja, Some((era, _, 1)), m) => {
+            format!(
+                "{era}元年{}",
+                m.map(|m| format!("{m}月")).unwrap_or_default()
+            )
+        }
+        (Lang::Ja, Some((era, _, y)), m) => {
+            format!(
+                "{era}{y}年{}",
+                m.map(|m| format!("{m}月")).unwrap_or_default()
+            )
+        }
+        (Lang::Ja, None, m) => {
+            format!(
+                "{year}年{}",
+                m.map(|m| format!("{m}月")).unwrap_or_default()
+            )
+        }
+        (Lang::En, Some((_, era, y)), Some(m)) => format!("{era} {y} ({year}-{m:02})"),
+        (Lang::En, Some((_, era, y)), None) => format!("{era} {y} ({year})"),
+        (Lang::En, None, Some(m)) => format!("{year}-{m:02}"),
+        (Lang::En, None, None) => year.to_string(),
     }
 }
 
-/// The lines of what was received.
-fn received_lines(r: &Receipt, lang: Lang) -> Vec<String> {
-    let c = &r.contents;
-    let mut out = Vec::new();
-    for d in &c.documents {
-        out.push(match lang {
-            Lang::Ja => format!("書類等「{}」 ({})", d.name, amount(d.files, d.bytes, lang)),
-            Lang::En => format!("document “{}” ({})", d.name, amount(d.files, d.bytes, lang)),
-        });
+/// The days snapshots were taken on, as a list or, when long, a range.
+fn days(list: &[NaiveDate], lang: Lang) -> String {
+    let one = |d: &NaiveDate| match lang {
+        Lang::Ja => format!("{}月{}日", d.month(), d.day()),
+        Lang::En => d.format("%m-%d").to_string(),
+    };
+    match (list.first(), list.last()) {
+        (Some(first), Some(last)) if list.len() > DAYS_LISTED => {
+            format!("{}{}{}", one(first), lang.pick("〜", " to "), one(last))
+        }
+        _ => list
+            .iter()
+            .map(one)
+            .collect::<Vec<_>>()
+            .join(lang.pick("、", ", ")),
     }
-    for s in &c.snapshots {
-        let taken = sheet::taken_on(&s.name, lang).unwrap_or_default();
-        out.push(match lang {
+}
+
+/// Snapshots with the day each was taken.
+type Dated<'a> = Vec<(NaiveDate, &'a ReceivedItem)>;
+
+/// The snapshots received, counted by the month they were taken in (by year
+/// when they span more than [`MONTHS_LISTED`] months), with the days.
+fn snapshot_lines(snapshots: &[ReceivedItem], lang: Lang) -> Vec<Line> {
+    let kind = lang.pick("暗号化されたバックアップ", "Encrypted backups");
+    let mut dated: Dated = Vec::new();
+    let mut lines = Vec::new();
+    for s in snapshots {
+        match sheet::taken_day(&s.name) {
+            Some(d) => dated.push((d, s)),
+            // Not a snapshot id kura makes: named as it is.
+            None => lines.push(Line {
+                kind: kind.to_string(),
+                what: s.name.clone(),
+                files: s.files,
+                bytes: s.bytes,
+            }),
+        }
+    }
+    dated.sort_by_key(|(d, _)| *d);
+    let months: BTreeSet<(i32, u32)> = dated.iter().map(|(d, _)| (d.year(), d.month())).collect();
+    let by_year = months.len() > MONTHS_LISTED;
+    let mut groups: BTreeMap<(i32, Option<u32>), Dated> = BTreeMap::new();
+    for (d, s) in dated {
+        let month = (!by_year).then(|| d.month());
+        groups.entry((d.year(), month)).or_default().push((d, s));
+    }
+    for ((year, month), items) in groups {
+        let taken: Vec<NaiveDate> = items.iter().map(|(d, _)| *d).collect();
+        let period = era_period(year, month, lang);
+        let what = match lang {
             Lang::Ja => format!(
-                "暗号化されたバックアップ {} ({taken}取得、{})",
-                s.name,
-                amount(s.files, s.bytes, lang)
+                "{period}{} {} 件 (取得日 {})",
+                if month.is_some() { "分" } else { "中" },
+                items.len(),
+                days(&taken, lang)
             ),
-            Lang::En => format!(
-                "encrypted backup {} (taken {taken}, {})",
-                s.name,
-                amount(s.files, s.bytes, lang)
-            ),
+            Lang::En => format!("{period}: {} (taken {})", items.len(), days(&taken, lang)),
+        };
+        lines.push(Line {
+            kind: kind.to_string(),
+            what,
+            files: items.iter().map(|(_, s)| s.files).sum(),
+            bytes: items.iter().map(|(_, s)| s.bytes).sum(),
         });
     }
+    lines
+}
+
+/// What was received, line by line: each document by its title, the
+/// snapshots by month, the audit log copy.
+fn received_lines(r: &Receipt, lang: Lang) -> Vec<Line> {
+    let c = &r.contents;
+    let mut out: Vec<Line> = c
+        .documents
+        .iter()
+        .map(|d| Line {
+            kind: lang.pick("書類等", "Document").to_string(),
+            what: match lang {
+                Lang::Ja => format!("「{}」", d.name),
+                Lang::En => format!("“{}”", d.name),
+            },
+            files: d.files,
+            bytes: d.bytes,
+        })
+        .collect();
+    out.extend(snapshot_lines(&c.snapshots, lang));
     if let Some(a) = &c.audit {
         let last = a.head.split(':').next().unwrap_or("0");
-        out.push(match lang {
-            Lang::Ja => format!(
-                "監査ログの写し (記録 {} 件、1〜{last} 番、{})",
-                a.events,
-                amount(a.files, a.bytes, lang)
-            ),
-            Lang::En => format!(
-                "copy of the audit log ({} events, 1 to {last}, {})",
-                a.events,
-                amount(a.files, a.bytes, lang)
-            ),
+        out.push(Line {
+            kind: lang.pick("監査ログの写し", "Audit log copy").to_string(),
+            what: match lang {
+                Lang::Ja => format!("記録 {} 件 (1〜{last} 番)", a.events),
+                Lang::En => format!("{} events (1 to {last})", a.events),
+            },
+            files: a.files,
+            bytes: a.bytes,
         });
     }
     out
+}
+
+/// The table of what was received, with its total in all files and bytes
+/// (the exact count in small print).
+fn received_table(r: &Receipt, lang: Lang) -> String {
+    let t = |ja: &'static str, en: &'static str| lang.pick(ja, en);
+    let c = &r.contents;
+    let mut html = format!(
+        "<table class=\"items received\"><colgroup><col class=\"kind\"><col><col class=\"files\"><col class=\"size\"></colgroup>\n\
+<tr><th>{}</th><th>{}</th><th class=\"right\">{}</th><th class=\"right\">{}</th></tr>\n",
+        escape(t("区分", "Kind")),
+        escape(t("内容", "What")),
+        escape(t("ファイル数", "Files")),
+        escape(t("大きさ", "Size")),
+    );
+    for l in received_lines(r, lang) {
+        html.push_str(&format!(
+            "<tr><td>{}</td><td class=\"name\">{}</td><td class=\"right\">{}</td><td class=\"size right\">{}</td></tr>\n",
+            escape(&l.kind),
+            escape(&l.what),
+            l.files,
+            escape(&i18n::size(l.bytes, lang)),
+        ));
+    }
+    let mut counted = Vec::new();
+    if !c.documents.is_empty() {
+        counted.push(match lang {
+            Lang::Ja => format!("書類等 {} 件", c.documents.len()),
+            Lang::En => format!("{} document(s)", c.documents.len()),
+        });
+    }
+    if !c.snapshots.is_empty() {
+        counted.push(match lang {
+            Lang::Ja => format!("暗号化されたバックアップ {} 件", c.snapshots.len()),
+            Lang::En => format!("{} encrypted backup(s)", c.snapshots.len()),
+        });
+    }
+    if c.audit.is_some() {
+        counted.push(t("監査ログの写し", "the audit log copy").to_string());
+    }
+    html.push_str(&format!(
+        "<tr class=\"total\"><td>{}</td><td class=\"name\">{}</td><td class=\"right\">{}</td><td class=\"size right\">{}<br><span class=\"exact\">{} {}</span></td></tr>\n</table>",
+        escape(t("合計", "Total")),
+        escape(&counted.join(t("、", ", "))),
+        r.payload.files,
+        escape(&i18n::size(r.payload.bytes, lang)),
+        sheet::thousands(r.payload.bytes),
+        escape(t("バイト", "bytes")),
+    ));
+    html
 }
 
 /// The head: number and date, both addressees, the issuer, the title and
@@ -208,7 +356,7 @@ fn checked(r: &Receipt, signature: &SignatureCheck, lang: Lang) -> String {
         Lang::Ja => format!(
             "全 {} ファイル、合計 {}。すべてのチェックサムが一致 (復号時と展開後の2回)。送付元の署名 正常 (鍵ID {}、{})",
             r.payload.files,
-            sheet::size_exact(r.payload.bytes, lang),
+            i18n::size(r.payload.bytes, lang),
             signature.key_id,
             if signature.pinned {
                 "受領者が保持する公開鍵で確認"
@@ -219,7 +367,7 @@ fn checked(r: &Receipt, signature: &SignatureCheck, lang: Lang) -> String {
         Lang::En => format!(
             "{} files, {} in all; every checksum matches (while decrypting and again after extraction). Sender's signature valid (key id {}, {})",
             r.payload.files,
-            sheet::size_exact(r.payload.bytes, lang),
+            i18n::size(r.payload.bytes, lang),
             signature.key_id,
             if signature.pinned {
                 "checked with the sender's key held by the receiver"
@@ -234,11 +382,19 @@ fn checked(r: &Receipt, signature: &SignatureCheck, lang: Lang) -> String {
 fn seals(r: &Receipt, day: chrono::NaiveDate, lang: Lang) -> String {
     let t = |ja: &'static str, en: &'static str| lang.pick(ja, en);
     let mut body = String::new();
+    let received_on = match lang {
+        Lang::Ja => wareki::format_ja(day),
+        Lang::En => wareki::format_en(day),
+    };
     body.push_str(&format!(
-        "<table class=\"signs\"><tr><th>{}</th><th>{}</th><th>{}</th></tr><tr><td>{}</td><td>{}</td><td></td></tr></table>\n",
-        escape(t("受領者 (記名・押印)", "Receiver (name, seal)")),
+        "<table class=\"signs seal\"><tr><th>{}</th><th>{}</th><th class=\"seal\">{}</th><th>{}</th><th>{}</th></tr>\
+<tr><td>{}</td><td>{}</td><td class=\"seal\"></td><td>{}</td><td></td></tr></table>\n",
+        escape(t("受領日", "Received on")),
+        escape(t("受領者 (記名)", "Receiver (name)")),
+        escape(t("印", "Seal")),
         escape(t("受領作業者", "Receiving operator")),
         escape(t("確認者", "Checked by")),
+        escape(&received_on),
         escape(&r.receiver.name),
         escape(&r.receiver.operator),
     ));
@@ -288,14 +444,10 @@ pub fn render_html(r: &Receipt, signature: &SignatureCheck, site: &Site, lang: L
         body.push_str(&format!("<p class=\"rehearsal\">{}</p>\n", escape(&b)));
     }
     body.push_str(&head(r, site, day, lang));
-    let received = received_lines(r, lang)
-        .iter()
-        .map(|l| escape(l))
-        .collect::<Vec<_>>()
-        .join("<br>");
+    let received = received_table(r, lang);
     let checked = checked(r, signature, lang);
-    let rows: Vec<(&str, String, bool)> = vec![
-        (t("受領日時", "Received at"), escape(&when), false),
+    let rows: Vec<(&str, String, &str)> = vec![
+        (t("受領日時", "Received at"), escape(&when), ""),
         (
             t("送付元", "Sent by"),
             escape(&format!(
@@ -306,10 +458,10 @@ pub fn render_html(r: &Receipt, signature: &SignatureCheck, site: &Site, lang: L
                 t("作成日時", "at"),
                 made
             )),
-            false,
+            "",
         ),
-        (t("受領したもの", "Received"), received, false),
-        (t("確認の結果", "Checks"), escape(&checked), false),
+        (t("受領したもの", "Received"), received, " class=\"inner\""),
+        (t("確認の結果", "Checks"), escape(&checked), ""),
         (
             t("パッケージ", "Package"),
             escape(&format!(
@@ -317,17 +469,17 @@ pub fn render_html(r: &Receipt, signature: &SignatureCheck, site: &Site, lang: L
                 r.package.file,
                 i18n::size(r.package.bytes, lang)
             )),
-            false,
+            "",
         ),
         (
             t("照合用ハッシュ", "Package SHA-256"),
             escape(&r.package.sha256),
-            true,
+            " class=\"mono\"",
         ),
         (
             t("保管場所", "Kept at"),
             escape(&r.bag_directory.display().to_string()),
-            false,
+            "",
         ),
         (
             t("受領の記録", "Audit event"),
@@ -337,12 +489,11 @@ pub fn render_html(r: &Receipt, signature: &SignatureCheck, site: &Site, lang: L
                     .map(|a| format!("{}:{}", a.seq, a.head))
                     .unwrap_or_else(|| "—".into()),
             ),
-            true,
+            " class=\"mono\"",
         ),
     ];
     body.push_str("<table class=\"fields\">\n");
-    for (k, v, mono) in rows {
-        let class = if mono { " class=\"mono\"" } else { "" };
+    for (k, v, class) in rows {
         body.push_str(&format!(
             "<tr><th>{}</th><td{class}>{v}</td></tr>\n",
             escape(k)
