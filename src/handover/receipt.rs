@@ -213,8 +213,7 @@ fn snapshot_lines(snapshots: &[ReceivedItem], lang: Lang) -> Vec<Line> {
         let period = era_period(year, month, lang);
         let what = match lang {
             Lang::Ja => format!(
-                "{period}{} {} 件 (取得日 {})",
-                if month.is_some() { "分" } else { "中" },
+                "{period}分 {} 件 (取得日 {})",
                 items.len(),
                 days(&taken, lang)
             ),
@@ -404,7 +403,11 @@ fn seals(r: &Receipt, day: chrono::NaiveDate, lang: Lang) -> String {
             blank_date(day),
             stamps(&["課長", "係長", "係"])
         ),
-        Lang::En => "<div class=\"ruled\"><p>(For the city) Confirmed on:</p></div>\n".to_string(),
+        Lang::En => format!(
+            "<div class=\"ruled\"><p>(For the city) Confirmed on: {}</p>\n{}</div>\n",
+            field(None),
+            stamps(&["Director", "Chief", "Staff"])
+        ),
     });
     body.push_str(&format!(
         "<p class=\"note\">{}</p>\n",
@@ -451,10 +454,11 @@ pub fn render_html(r: &Receipt, signature: &SignatureCheck, site: &Site, lang: L
         (
             t("送付元", "Sent by"),
             escape(&format!(
-                "{} ({} {}、{} {})",
+                "{} ({} {}{}{} {})",
                 r.sender.organization,
                 t("作成者", "made by"),
                 r.sender.operator,
+                t("、", ", "),
                 t("作成日時", "at"),
                 made
             )),
@@ -506,4 +510,66 @@ pub fn render_html(r: &Receipt, signature: &SignatureCheck, site: &Site, lang: L
         lang,
         &body,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snap(id: &str) -> ReceivedItem {
+        ReceivedItem {
+            name: id.into(),
+            files: 2,
+            bytes: 1024,
+        }
+    }
+
+    /// Noon UTC: the same day in every zone a test machine is likely in.
+    fn noon(y: i32, m: u32, d: u32) -> ReceivedItem {
+        snap(&format!("{y:04}{m:02}{d:02}T120000Z"))
+    }
+
+    #[test]
+    fn snapshots_are_counted_by_the_month_they_were_taken_in() {
+        let lines = snapshot_lines(
+            &[noon(2024, 1, 31), noon(2024, 1, 15), noon(2024, 2, 29)],
+            Lang::Ja,
+        );
+        let what: Vec<&str> = lines.iter().map(|l| l.what.as_str()).collect();
+        assert_eq!(
+            what,
+            [
+                "令和6年1月分 2 件 (取得日 1月15日、1月31日)",
+                "令和6年2月分 1 件 (取得日 2月29日)"
+            ]
+        );
+        assert_eq!((lines[0].files, lines[0].bytes), (4, 2048));
+        assert!(lines.iter().all(|l| l.kind == "暗号化されたバックアップ"));
+    }
+
+    #[test]
+    fn more_than_twelve_months_of_snapshots_are_counted_by_year() {
+        let mut all: Vec<ReceivedItem> = (1..=12).map(|m| noon(2023, m, 10)).collect();
+        all.push(noon(2024, 1, 10));
+        let lines = snapshot_lines(&all, Lang::Ja);
+        let what: Vec<&str> = lines.iter().map(|l| l.what.as_str()).collect();
+        assert_eq!(
+            what,
+            [
+                "令和5年分 12 件 (取得日 1月10日〜12月10日)",
+                "令和6年分 1 件 (取得日 1月10日)"
+            ]
+        );
+        let english = snapshot_lines(&all, Lang::En);
+        assert_eq!(english[0].what, "Reiwa 5 (2023): 12 (taken 01-10 to 12-10)");
+    }
+
+    #[test]
+    fn the_first_year_of_an_era_is_gannen_and_an_odd_name_is_kept() {
+        assert_eq!(era_period(2019, Some(5), Lang::Ja), "令和元年5月");
+        assert_eq!(era_period(2019, Some(4), Lang::Ja), "平成31年4月");
+        assert_eq!(era_period(2024, Some(1), Lang::En), "Reiwa 6 (2024-01)");
+        let lines = snapshot_lines(&[snap("manual-copy")], Lang::Ja);
+        assert_eq!(lines[0].what, "manual-copy");
+    }
 }
