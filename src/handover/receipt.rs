@@ -229,23 +229,51 @@ fn snapshot_lines(snapshots: &[ReceivedItem], lang: Lang) -> Vec<Line> {
     lines
 }
 
+/// More documents than this share one line, so that any number stays on the
+/// sheet; of those, this many are named.
+const DOCUMENTS_LISTED: usize = 8;
+const DOCUMENTS_NAMED: usize = 24;
+
+/// The documents (`--include`) by name, one line each, or one line naming
+/// them when there are many.
+fn document_lines(documents: &[ReceivedItem], lang: Lang) -> Vec<Line> {
+    let kind = lang.pick("書類等", "Document");
+    let quoted = |d: &ReceivedItem| match lang {
+        Lang::Ja => format!("「{}」", d.name),
+        Lang::En => format!("“{}”", d.name),
+    };
+    if documents.len() <= DOCUMENTS_LISTED {
+        return documents
+            .iter()
+            .map(|d| Line {
+                kind: kind.to_string(),
+                what: quoted(d),
+                files: d.files,
+                bytes: d.bytes,
+            })
+            .collect();
+    }
+    let named: Vec<String> = documents.iter().take(DOCUMENTS_NAMED).map(quoted).collect();
+    let rest = documents.len() - named.len();
+    let what = match (lang, rest) {
+        (Lang::Ja, 0) => format!("{} 件: {}", documents.len(), named.join("")),
+        (Lang::Ja, _) => format!("{} 件: {} ほか {rest} 件", documents.len(), named.join("")),
+        (Lang::En, 0) => format!("{}: {}", documents.len(), named.join(", ")),
+        (Lang::En, _) => format!("{}: {} and {rest} more", documents.len(), named.join(", ")),
+    };
+    vec![Line {
+        kind: kind.to_string(),
+        what,
+        files: documents.iter().map(|d| d.files).sum(),
+        bytes: documents.iter().map(|d| d.bytes).sum(),
+    }]
+}
+
 /// What was received, line by line: each document by its title, the
 /// snapshots by month, the audit log copy.
 fn received_lines(r: &Receipt, lang: Lang) -> Vec<Line> {
     let c = &r.contents;
-    let mut out: Vec<Line> = c
-        .documents
-        .iter()
-        .map(|d| Line {
-            kind: lang.pick("書類等", "Document").to_string(),
-            what: match lang {
-                Lang::Ja => format!("「{}」", d.name),
-                Lang::En => format!("“{}”", d.name),
-            },
-            files: d.files,
-            bytes: d.bytes,
-        })
-        .collect();
+    let mut out = document_lines(&c.documents, lang);
     out.extend(snapshot_lines(&c.snapshots, lang));
     if let Some(a) = &c.audit {
         let last = a.head.split(':').next().unwrap_or("0");
@@ -571,5 +599,24 @@ mod tests {
         assert_eq!(era_period(2024, Some(1), Lang::En), "Reiwa 6 (2024-01)");
         let lines = snapshot_lines(&[snap("manual-copy")], Lang::Ja);
         assert_eq!(lines[0].what, "manual-copy");
+    }
+
+    #[test]
+    fn many_documents_share_one_line_naming_the_first_ones() {
+        let docs: Vec<ReceivedItem> = (0..30).map(|i| snap(&format!("d{i:02}"))).collect();
+        let lines = document_lines(&docs, Lang::Ja);
+        assert_eq!(lines.len(), 1);
+        assert!(
+            lines[0].what.starts_with("30 件: 「d00」「d01」"),
+            "{}",
+            lines[0].what
+        );
+        assert!(
+            lines[0].what.ends_with("「d23」 ほか 6 件"),
+            "{}",
+            lines[0].what
+        );
+        assert_eq!((lines[0].files, lines[0].bytes), (60, 30 * 1024));
+        assert_eq!(document_lines(&docs[..8], Lang::Ja).len(), 8);
     }
 }

@@ -932,11 +932,12 @@ fn can_print_receipt() -> bool {
     false
 }
 
-/// Fifteen months of backups handed over at once: the sheet counts them by
-/// year (no line per snapshot) and stays one sheet; a policy without
+/// Fifteen months of backups and thirty documents handed over at once: the
+/// sheet counts the backups by year and the documents in one line (no line
+/// per snapshot or file) and stays one sheet; a policy without
 /// `[site] addressee` leaves the city's name as a blank line for the pen.
 #[test]
-fn a_receipt_of_fifteen_months_of_backups_counts_them_by_year_on_one_sheet() {
+fn a_receipt_of_fifteen_months_of_backups_and_thirty_documents_is_one_sheet() {
     if !can_print_receipt() {
         return;
     }
@@ -954,8 +955,17 @@ fn a_receipt_of_fifteen_months_of_backups_counts_them_by_year_on_one_sheet() {
         sender.backup().env("KURA_NOW", at).assert().success();
     }
     sender.backup().assert().success(); // at NOW, 2024-01-31
+    let docs = sender.root.join("docs");
+    fs::create_dir(&docs).unwrap();
+    let mut extra = vec!["--snapshots".to_string(), "all".into(), "--include".into()];
+    for i in 0..28 {
+        let doc = docs.join(format!("引継書-{i:02}.txt"));
+        fs::write(&doc, "引継ぎ").unwrap();
+        extra.push(doc.display().to_string());
+    }
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
     let package = sender.root.join("handover.tar.zst.age");
-    create(&sender, &receiver, &package, &["--snapshots", "all"])
+    create(&sender, &receiver, &package, &extra)
         .assert()
         .success();
     let into = receiver.root.join("in");
@@ -972,11 +982,14 @@ fn a_receipt_of_fifteen_months_of_backups_counts_them_by_year_on_one_sheet() {
         "令和5年分12件(取得日1月10日〜12月10日)",
         "令和6年分3件(取得日1月10日、1月20日、1月31日)",
         "暗号化されたバックアップ17件",
+        "30件:「app-extra.log」「master」「引継書-00.txt」",
+        "ほか6件",
+        "書類等30件",
     ] {
         assert!(all.contains(wanted), "no {wanted}:\n{}", printed.text);
     }
     assert!(
-        !all.contains("20231210T120000Z"),
+        !all.contains("20231210T120000Z") && !all.contains("引継書-27"),
         "a line per snapshot:\n{}",
         printed.text
     );
@@ -990,6 +1003,7 @@ fn a_receipt_of_fifteen_months_of_backups_counts_them_by_year_on_one_sheet() {
             .unwrap();
     assert!(json["addressee"].is_null());
     assert_eq!(json["contents"]["snapshots"].as_array().unwrap().len(), 17);
+    assert_eq!(json["contents"]["documents"].as_array().unwrap().len(), 30);
 }
 
 /// `--lang en`: the same sheet in English, one page, without the Japanese
