@@ -48,6 +48,16 @@ table.approval td { height: 6.5mm; }
 table.signs { width: 100%; margin-top: 2mm; }
 table.signs th { text-align: center; width: 33%; }
 table.signs td { height: 14mm; }
+table.items.received { margin: 0; font-size: 7.5pt; }
+table.fields table.items.received th { width: auto; white-space: normal; }
+table.items.received col.kind { width: 36mm; }
+table.items.received col.files { width: 17mm; }
+table.items.received col.size { width: 24mm; }
+table.items.received tr.total td { border-top: 0.5mm double #000; }
+table.fields td.inner { padding: 0.8mm; }
+table.signs.seal { table-layout: fixed; }
+table.signs.seal th { width: 23%; }
+table.signs.seal th.seal { width: 8%; }
 "#;
 
 /// A whole document: one or more A4 sheets of `body`.
@@ -291,10 +301,15 @@ pub fn groups<'a>(req: &'a Request, lang: Lang) -> Vec<Group<'a>> {
     out
 }
 
+/// The local day a snapshot was taken, from its id (`YYYYMMDDTHHMMSSZ`).
+pub fn taken_day(id: &str) -> Option<NaiveDate> {
+    let t = chrono::NaiveDateTime::parse_from_str(id, "%Y%m%dT%H%M%SZ").ok()?;
+    Some(t.and_utc().with_timezone(&chrono::Local).date_naive())
+}
+
 /// The day a snapshot was taken, from its id, as the papers print it.
 pub fn taken_on(id: &str, lang: Lang) -> Option<String> {
-    let t = chrono::NaiveDateTime::parse_from_str(id, "%Y%m%dT%H%M%SZ").ok()?;
-    let d = t.and_utc().with_timezone(&chrono::Local).date_naive();
+    let d = taken_day(id)?;
     Some(match lang {
         Lang::Ja => wareki::format_ja(d),
         Lang::En => d.format("%Y-%m-%d").to_string(),

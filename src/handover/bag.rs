@@ -54,46 +54,15 @@ pub(super) fn write_bag(
         )?;
     }
     if !bag.snapshots.is_empty() {
-        let prefix = format!("{data}{SNAPSHOTS_DIR}/");
-        archive::append_directory(builder, prefix.trim_end_matches('/').as_bytes(), bag.mtime)
-            .map_err(out_err)?;
-        for s in bag.snapshots {
-            let inside = format!("{prefix}{}/", s.id);
-            let mut matched = BTreeSet::new();
-            archive::add_root(
-                builder,
-                &s.dir,
-                prefix.as_bytes(),
-                &mut |name, digest, _| {
-                    payload.push((name[strip..].to_vec(), *digest));
-                    let file = name.strip_prefix(inside.as_bytes()).unwrap_or(name);
-                    if file == snapshot::SUMS.as_bytes() || file == snapshot::SUMS_SIG.as_bytes() {
-                        return Ok(());
-                    }
-                    match s.sums.get(file) {
-                        Some(want) if want == digest => {
-                            matched.insert(file.to_vec());
-                            Ok(())
-                        }
-                        _ => Err(Error::Integrity {
-                            path: s.dir.join(String::from_utf8_lossy(file).as_ref()),
-                            detail: format!(
-                                "does not match {} as it is read (changed since it was checked?)",
-                                snapshot::SUMS
-                            ),
-                        }),
-                    }
-                },
-                &mut stats,
-                progress,
-            )?;
-            if matched.len() != s.sums.len() {
-                return Err(WriteError::Failed(Error::Integrity {
-                    path: s.dir.clone(),
-                    detail: format!("a file listed in {} disappeared", snapshot::SUMS),
-                }));
-            }
-        }
+        append_snapshots(
+            builder,
+            bag,
+            &data,
+            strip,
+            &mut payload,
+            &mut stats,
+            progress,
+        )?;
     }
     if let Some(dir) = &bag.audit_dir {
         archive::add_root(
@@ -109,22 +78,90 @@ pub(super) fn write_bag(
         )?;
     }
 
-    // The tag files: known only now, so they follow the payload.
+    append_tag_files(builder, bag, &top, &payload, &stats).map_err(out_err)?;
+    Ok(stats)
+}
+
+/// The snapshots under `data/snapshots/<id>/`, each file checked against the
+/// snapshot's `SHA256SUMS` as it is read (a snapshot that changed since it
+/// was chosen fails the package).
+pub(super) fn append_snapshots(
+    builder: &mut tar::Builder<archive::TarStream>,
+    bag: &BagSpec,
+    data: &str,
+    strip: usize,
+    payload: &mut Vec<(Vec<u8>, Sha256Digest)>,
+    stats: &mut ArchiveStats,
+    progress: &dyn Progress,
+) -> std::result::Result<(), WriteError> {
+    let out_err = |e: io::Error| WriteError::Failed(Error::io(Action::Write, "package output", e));
+    let prefix = format!("{data}{SNAPSHOTS_DIR}/");
+    archive::append_directory(builder, prefix.trim_end_matches('/').as_bytes(), bag.mtime)
+        .map_err(out_err)?;
+    for s in bag.snapshots {
+        let inside = format!("{prefix}{}/", s.id);
+        let mut matched = BTreeSet::new();
+        archive::add_root(
+            builder,
+            &s.dir,
+            prefix.as_bytes(),
+            &mut |name, digest, _| {
+                payload.push((name[strip..].to_vec(), *digest));
+                let file = name.strip_prefix(inside.as_bytes()).unwrap_or(name);
+                if file == snapshot::SUMS.as_bytes() || file == snapshot::SUMS_SIG.as_bytes() {
+                    return Ok(());
+                }
+                match s.sums.get(file) {
+                    Some(want) if want == digest => {
+                        matched.insert(file.to_vec());
+                        Ok(())
+                    }
+                    _ => Err(Error::Integrity {
+                        path: s.dir.join(String::from_utf8_lossy(file).as_ref()),
+                        detail: format!(
+                            "does not match {} as it is read (changed since it was checked?)",
+                            snapshot::SUMS
+                        ),
+                    }),
+                }
+            },
+            stats,
+            progress,
+        )?;
+        if matched.len() != s.sums.len() {
+            return Err(WriteError::Failed(Error::Integrity {
+                path: s.dir.clone(),
+                detail: format!("a file listed in {} disappeared", snapshot::SUMS),
+            }));
+        }
+    }
+    Ok(())
+}
+
+/// The tag files, known only after the payload, so they follow it:
+/// `manifest-sha256.txt`, `bag-info.txt`, `tagmanifest-sha256.txt`.
+pub(super) fn append_tag_files(
+    builder: &mut tar::Builder<archive::TarStream>,
+    bag: &BagSpec,
+    top: &str,
+    payload: &[(Vec<u8>, Sha256Digest)],
+    stats: &ArchiveStats,
+) -> io::Result<()> {
     let mut manifest = Vec::new();
-    for (name, digest) in &payload {
+    for (name, digest) in payload {
         manifest.extend_from_slice(hex::encode(digest).as_bytes());
         manifest.extend_from_slice(b"  ");
         manifest.extend_from_slice(&encode_path(name));
         manifest.push(b'\n');
     }
-    let info = bag_info_text(bag, &stats);
+    let info = bag_info_text(bag, stats);
     let mut tagmanifest = Vec::new();
     for (name, bytes) in [
         (BAGIT, BAGIT_TXT.as_bytes()),
         (BAG_INFO, info.as_bytes()),
         (PAYLOAD_MANIFEST, &manifest[..]),
     ] {
-        let (digest, _) = sums::digest_reader(bytes).map_err(out_err)?;
+        let (digest, _) = sums::digest_reader(bytes)?;
         tagmanifest.extend_from_slice(format!("{}  {name}\n", hex::encode(digest)).as_bytes());
     }
     for (name, bytes) in [
@@ -132,10 +169,9 @@ pub(super) fn write_bag(
         (BAG_INFO, info.as_bytes()),
         (TAG_MANIFEST, &tagmanifest[..]),
     ] {
-        archive::append_bytes(builder, format!("{top}{name}").as_bytes(), bytes, bag.mtime)
-            .map_err(out_err)?;
+        archive::append_bytes(builder, format!("{top}{name}").as_bytes(), bytes, bag.mtime)?;
     }
-    Ok(stats)
+    Ok(())
 }
 
 pub(super) fn bag_info_text(bag: &BagSpec, stats: &ArchiveStats) -> String {

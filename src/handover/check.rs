@@ -417,9 +417,34 @@ pub(super) fn observe_dir(bag_dir: &Path, progress: &dyn Progress) -> Result<Obs
 /// the counts the manifest promises.
 pub(super) fn validate(observed: &Observed, manifest: &HandoverManifest) -> Vec<Finding> {
     let mut f = observed.findings.clone();
+    check_bagit_txt(observed, &mut f);
+    if !observed.has_data_dir {
+        f.push(finding(Some("data/".as_bytes()), "missing"));
+    }
+    check_payload_manifest(observed, &mut f);
+    check_tag_manifest(observed, &mut f);
+    let (files, bytes) = observed.payload_totals();
+    let computed = oxum(bytes, files);
+    check_bag_info(observed, manifest, &computed, &mut f);
+    if computed != manifest.payload.oxum
+        || files != manifest.payload.files
+        || bytes != manifest.payload.bytes
+    {
+        f.push(finding(
+            None,
+            format!(
+                "the payload is {computed} ({files} files, {bytes} bytes); the manifest says {}",
+                manifest.payload.oxum
+            ),
+        ));
+    }
+    f
+}
+
+/// `bagit.txt`: exactly the two lines of BagIt 1.0 in UTF-8.
+pub(super) fn check_bagit_txt(observed: &Observed, f: &mut Vec<Finding>) {
     let content = |name: &str| observed.contents.get(name.as_bytes());
     let missing = |name: &str| finding(Some(name.as_bytes()), "missing");
-
     match content(BAGIT) {
         None => f.push(missing(BAGIT)),
         Some(text) => {
@@ -436,10 +461,13 @@ pub(super) fn validate(observed: &Observed, manifest: &HandoverManifest) -> Vec<
             }
         }
     }
+}
 
-    if !observed.has_data_dir {
-        f.push(missing("data/"));
-    }
+/// Every payload file against `manifest-sha256.txt`: nothing missing,
+/// nothing changed, nothing extra, nothing outside `data/`.
+pub(super) fn check_payload_manifest(observed: &Observed, f: &mut Vec<Finding>) {
+    let content = |name: &str| observed.contents.get(name.as_bytes());
+    let missing = |name: &str| finding(Some(name.as_bytes()), "missing");
     match content(PAYLOAD_MANIFEST) {
         None => f.push(missing(PAYLOAD_MANIFEST)),
         Some(text) => match parse_manifest(text) {
@@ -476,7 +504,13 @@ pub(super) fn validate(observed: &Observed, manifest: &HandoverManifest) -> Vec<
             }
         },
     }
+}
 
+/// Every tag file against `tagmanifest-sha256.txt`, which may not list
+/// itself or the payload.
+pub(super) fn check_tag_manifest(observed: &Observed, f: &mut Vec<Finding>) {
+    let content = |name: &str| observed.contents.get(name.as_bytes());
+    let missing = |name: &str| finding(Some(name.as_bytes()), "missing");
     match content(TAG_MANIFEST) {
         None => f.push(missing(TAG_MANIFEST)),
         Some(text) => match parse_manifest(text) {
@@ -517,9 +551,18 @@ pub(super) fn validate(observed: &Observed, manifest: &HandoverManifest) -> Vec<
             }
         },
     }
+}
 
-    let (files, bytes) = observed.payload_totals();
-    let computed = oxum(bytes, files);
+/// `bag-info.txt`: the required fields, the Payload-Oxum against the payload
+/// (`computed`), the External-Identifier against the manifest, the dates.
+pub(super) fn check_bag_info(
+    observed: &Observed,
+    manifest: &HandoverManifest,
+    computed: &str,
+    f: &mut Vec<Finding>,
+) {
+    let content = |name: &str| observed.contents.get(name.as_bytes());
+    let missing = |name: &str| finding(Some(name.as_bytes()), "missing");
     match content(BAG_INFO) {
         None => f.push(missing(BAG_INFO)),
         Some(text) => {
@@ -571,17 +614,4 @@ pub(super) fn validate(observed: &Observed, manifest: &HandoverManifest) -> Vec<
             }
         }
     }
-    if computed != manifest.payload.oxum
-        || files != manifest.payload.files
-        || bytes != manifest.payload.bytes
-    {
-        f.push(finding(
-            None,
-            format!(
-                "the payload is {computed} ({files} files, {bytes} bytes); the manifest says {}",
-                manifest.payload.oxum
-            ),
-        ));
-    }
-    f
 }

@@ -125,31 +125,7 @@ pub(super) fn create_package(req: &CreateRequest) -> Result<CreateOutcome> {
         )
     })?;
     let key = keys::load_signing_key(&signing.secret_key, &signing.public_key)?;
-
-    let manifest_file = manifest_path(req.out);
-    let signature_file = audit::signature_path(&manifest_file);
-    for p in [req.out, &manifest_file, &signature_file] {
-        if fs::symlink_metadata(p).is_ok() {
-            return Err(Error::WouldOverwrite {
-                path: p.to_path_buf(),
-            });
-        }
-    }
-    let file_name = req
-        .out
-        .file_name()
-        .and_then(|n| n.to_str())
-        .map(str::to_string)
-        .ok_or_else(|| {
-            Error::Usage(match lang {
-                Lang::Ja => format!("--out {} はファイル名ではありません", req.out.display()),
-                Lang::En => format!("--out {} is not a file name", req.out.display()),
-            })
-        })?;
-    let out_dir = match req.out.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let outputs = outputs(req)?;
     if req.recipients.is_empty() {
         return Err(Error::Usage(
             lang.pick(
@@ -160,33 +136,14 @@ pub(super) fn create_package(req: &CreateRequest) -> Result<CreateOutcome> {
         ));
     }
     let recipients = keys::parse_recipients(req.recipients)?;
-    let includes = check_includes(req, &out_dir)?;
+    let includes = check_includes(req, &outputs.dir)?;
     let signers = crate::signers::Signers::load(signing)?;
     let snapshots = select_snapshots(req.policy, req.snapshots, &signers)?;
 
-    // The audit export is the one thing staged: `VACUUM INTO` writes a file.
-    let staging = match req.audit {
-        Some(_) => Some(
-            // Beside the audit database (see backup): a leftover reveals
-            // nothing beyond the log itself.
-            tempfile::Builder::new()
-                .prefix(".kura-handover-")
-                .tempdir_in(audit_dir(req.policy))
-                .map_err(|e| Error::io(Action::Create, audit_dir(req.policy), e))?,
-        ),
-        None => None,
-    };
-    let audit_export = match (req.audit, &staging) {
-        (Some(log), Some(dir)) => Some(export_audit(log, dir.path(), req.clock)?),
-        _ => None,
-    };
+    let (staging, audit_export) = stage_audit(req)?;
 
     let now = req.clock.now();
     let id = external_identifier(&req.policy.site, now);
-    let mtime = Mtime {
-        secs: u64::try_from(now.timestamp()).unwrap_or(0),
-        nanos: 0,
-    };
     let site = &req.policy.site;
     let organization = site
         .contractor
@@ -204,7 +161,10 @@ pub(super) fn create_package(req: &CreateRequest) -> Result<CreateOutcome> {
     });
     let bag = BagSpec {
         id: &id,
-        mtime,
+        mtime: Mtime {
+            secs: u64::try_from(now.timestamp()).unwrap_or(0),
+            nanos: 0,
+        },
         includes: &includes,
         snapshots: &snapshots,
         audit_dir: staging.as_ref().map(|d| d.path().join(AUDIT_DIR)),
@@ -216,31 +176,7 @@ pub(super) fn create_package(req: &CreateRequest) -> Result<CreateOutcome> {
             to_organization: req.to_organization,
         },
     };
-
-    let mut measured: Vec<PathBuf> = includes.clone();
-    measured.extend(snapshots.iter().map(|s| s.dir.clone()));
-    req.progress.start("handover", archive::measure(&measured));
-    let mut attempt = 0;
-    let written = loop {
-        attempt += 1;
-        let tmp = temp_in(&out_dir)?;
-        match write_package(&bag, req, &recipients, &tmp) {
-            Ok(w) => break Ok((w, tmp)),
-            Err(WriteError::SourceChanged(path)) if attempt < MAX_ATTEMPTS => {
-                let _ = path;
-                req.progress.start("handover", archive::measure(&measured));
-            }
-            Err(WriteError::SourceChanged(path)) => {
-                break Err(Error::SourceChanging {
-                    path,
-                    attempts: attempt,
-                })
-            }
-            Err(WriteError::Failed(e)) => break Err(e),
-        }
-    };
-    req.progress.finish();
-    let (written, package_tmp) = written?;
+    let (written, package_tmp) = write_with_retries(&bag, req, &recipients, &outputs.dir)?;
     drop(staging);
 
     let manifest = HandoverManifest {
@@ -251,7 +187,7 @@ pub(super) fn create_package(req: &CreateRequest) -> Result<CreateOutcome> {
         bagging_date: bag.info.bagging_date.clone(),
         tool: tool(),
         package: PackageMeta {
-            file: file_name,
+            file: outputs.file_name.clone(),
             sha256: hex::encode(written.sha256),
             bytes: written.bytes,
             tar_bytes: written.tar_bytes,
@@ -281,32 +217,148 @@ pub(super) fn create_package(req: &CreateRequest) -> Result<CreateOutcome> {
             level: req.policy.compression.level,
         },
     };
-    let mut json = serde_json::to_vec_pretty(&manifest)
-        .map_err(|e| Error::io(Action::Write, &manifest_file, io::Error::other(e)))?;
-    json.push(b'\n');
-    let manifest_tmp = temp_in(&out_dir)?;
-    write_temp(&manifest_tmp, &json)?;
-    let signature_tmp = temp_in(&out_dir)?;
-    key.sign_file(
-        manifest_tmp.path(),
-        signature_tmp.path(),
-        &manifest_trusted_comment(&manifest),
-    )?;
-    publish(
-        vec![
-            (package_tmp, req.out.to_path_buf()),
-            (manifest_tmp, manifest_file.clone()),
-            (signature_tmp, signature_file.clone()),
-        ],
-        &out_dir,
-    )?;
+    sign_and_publish(&manifest, &key, package_tmp, req.out, &outputs)?;
     Ok(CreateOutcome {
         manifest,
         package: req.out.to_path_buf(),
-        manifest_file,
-        signature_file,
+        manifest_file: outputs.manifest_file,
+        signature_file: outputs.signature_file,
         skipped: written.skipped,
     })
+}
+
+/// The audit log exported for `--with-audit`: the one thing staged, as
+/// `VACUUM INTO` writes a file. The directory goes when the package is
+/// written.
+pub(super) fn stage_audit(
+    req: &CreateRequest,
+) -> Result<(Option<tempfile::TempDir>, Option<AuditExportMeta>)> {
+    let staging = match req.audit {
+        Some(_) => Some(
+            // Beside the audit database (see backup): a leftover reveals
+            // nothing beyond the log itself.
+            tempfile::Builder::new()
+                .prefix(".kura-handover-")
+                .tempdir_in(audit_dir(req.policy))
+                .map_err(|e| Error::io(Action::Create, audit_dir(req.policy), e))?,
+        ),
+        None => None,
+    };
+    let audit_export = match (req.audit, &staging) {
+        (Some(log), Some(dir)) => Some(export_audit(log, dir.path(), req.clock)?),
+        _ => None,
+    };
+    Ok((staging, audit_export))
+}
+
+/// Where a package and its manifest go, all checked not to exist yet.
+pub(super) struct Outputs {
+    /// The package's file name, as the manifest records it.
+    pub(super) file_name: String,
+    /// The directory the three files are published in.
+    pub(super) dir: PathBuf,
+    /// `FILE.manifest.json`.
+    pub(super) manifest_file: PathBuf,
+    /// `FILE.manifest.json.minisig`.
+    pub(super) signature_file: PathBuf,
+}
+
+/// The package's, manifest's and signature's paths; none may exist yet.
+pub(super) fn outputs(req: &CreateRequest) -> Result<Outputs> {
+    let manifest_file = manifest_path(req.out);
+    let signature_file = audit::signature_path(&manifest_file);
+    for p in [req.out, &manifest_file, &signature_file] {
+        if fs::symlink_metadata(p).is_ok() {
+            return Err(Error::WouldOverwrite {
+                path: p.to_path_buf(),
+            });
+        }
+    }
+    let file_name = req
+        .out
+        .file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            Error::Usage(match req.lang {
+                Lang::Ja => format!("--out {} はファイル名ではありません", req.out.display()),
+                Lang::En => format!("--out {} is not a file name", req.out.display()),
+            })
+        })?;
+    let dir = match req.out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Ok(Outputs {
+        file_name,
+        dir,
+        manifest_file,
+        signature_file,
+    })
+}
+
+/// Writes the package into a temporary file in `out_dir`, starting again
+/// (up to `MAX_ATTEMPTS` times) when a source changes while it is read.
+pub(super) fn write_with_retries(
+    bag: &BagSpec,
+    req: &CreateRequest,
+    recipients: &[age::x25519::Recipient],
+    out_dir: &Path,
+) -> Result<(Written, tempfile::NamedTempFile)> {
+    let mut measured: Vec<PathBuf> = bag.includes.to_vec();
+    measured.extend(bag.snapshots.iter().map(|s| s.dir.clone()));
+    req.progress.start("handover", archive::measure(&measured));
+    let mut attempt = 0;
+    let written = loop {
+        attempt += 1;
+        let tmp = temp_in(out_dir)?;
+        match write_package(bag, req, recipients, &tmp) {
+            Ok(w) => break Ok((w, tmp)),
+            Err(WriteError::SourceChanged(path)) if attempt < MAX_ATTEMPTS => {
+                let _ = path;
+                req.progress.start("handover", archive::measure(&measured));
+            }
+            Err(WriteError::SourceChanged(path)) => {
+                break Err(Error::SourceChanging {
+                    path,
+                    attempts: attempt,
+                })
+            }
+            Err(WriteError::Failed(e)) => break Err(e),
+        }
+    };
+    req.progress.finish();
+    written
+}
+
+/// Writes and signs the manifest, then renames the package, the manifest
+/// and its signature into place together.
+pub(super) fn sign_and_publish(
+    manifest: &HandoverManifest,
+    key: &SigningKey,
+    package_tmp: tempfile::NamedTempFile,
+    package: &Path,
+    outputs: &Outputs,
+) -> Result<()> {
+    let mut json = serde_json::to_vec_pretty(manifest)
+        .map_err(|e| Error::io(Action::Write, &outputs.manifest_file, io::Error::other(e)))?;
+    json.push(b'\n');
+    let manifest_tmp = temp_in(&outputs.dir)?;
+    write_temp(&manifest_tmp, &json)?;
+    let signature_tmp = temp_in(&outputs.dir)?;
+    key.sign_file(
+        manifest_tmp.path(),
+        signature_tmp.path(),
+        &manifest_trusted_comment(manifest),
+    )?;
+    publish(
+        vec![
+            (package_tmp, package.to_path_buf()),
+            (manifest_tmp, outputs.manifest_file.clone()),
+            (signature_tmp, outputs.signature_file.clone()),
+        ],
+        &outputs.dir,
+    )
 }
 
 pub(super) fn tool() -> ToolMeta {

@@ -186,14 +186,35 @@ pub(super) fn extract_and_receipt(
     }
     restore::set_dir_times(&target.dir, req.into, &sink.dir_times)?;
 
-    // Once more, as it now lies on disk.
     let bag_dir = req.into.join(id);
-    let on_disk = observe_dir(&bag_dir, &Silent)?;
+    let on_disk = check_on_disk(req, manifest, &bag_dir)?;
+    let receipt = make_receipt(req, manifest, signature, &on_disk, &bag_dir);
+    let (receipt_json, receipt_html, signatures) =
+        write_receipt(req, &receipt, manifest, signature)?;
+    Ok(ReceiveOutcome {
+        receipt,
+        signature: signature.clone(),
+        bag_dir,
+        receipt_json,
+        receipt_html,
+        signatures,
+    })
+}
+
+/// The bag validated once more, as it now lies on disk, with nothing beside
+/// it in the target directory.
+pub(super) fn check_on_disk(
+    req: &ReceiveRequest,
+    manifest: &HandoverManifest,
+    bag_dir: &Path,
+) -> Result<Observed> {
+    let id = manifest.external_identifier.as_str();
+    let on_disk = observe_dir(bag_dir, &Silent)?;
     let mut findings = validate(&on_disk, manifest);
     let entries = fs::read_dir(req.into).map_err(|e| Error::io(Action::List, req.into, e))?;
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(Action::List, req.into, e))?;
-        if entry.file_name().to_str() != Some(id.as_str()) {
+        if entry.file_name().to_str() != Some(id) {
             findings.push(finding(
                 Some(entry.file_name().to_string_lossy().as_bytes()),
                 "outside the bag directory",
@@ -201,13 +222,25 @@ pub(super) fn extract_and_receipt(
         }
     }
     if let Some(first) = findings.first() {
-        return Err(integrity(&bag_dir, first, findings.len()));
+        return Err(integrity(bag_dir, first, findings.len()));
     }
+    Ok(on_disk)
+}
 
+/// The receipt of a received bag, from what lies on disk (`on_disk`), the
+/// signed manifest and the receiving policy.
+pub(super) fn make_receipt(
+    req: &ReceiveRequest,
+    manifest: &HandoverManifest,
+    signature: &SignatureCheck,
+    on_disk: &Observed,
+    bag_dir: &Path,
+) -> Receipt {
+    let id = &manifest.external_identifier;
     let (files, bytes) = on_disk.payload_totals();
     let now = req.clock.now();
     let local = now.with_timezone(&chrono::Local);
-    let receipt = Receipt {
+    Receipt {
         format: RECEIPT_FORMAT.into(),
         id: format!("receipt-{id}"),
         external_identifier: id.clone(),
@@ -242,7 +275,7 @@ pub(super) fn extract_and_receipt(
         received_date_wareki: wareki::format_ja(local.date_naive()),
         clock_overridden: req.clock.is_overridden(),
         real_time: req.clock.real_time_if_overridden(),
-        bag_directory: absolute(&bag_dir),
+        bag_directory: absolute(bag_dir),
         checks: ReceiptChecks {
             signature: "valid".into(),
             key_pinned: signature.pinned,
@@ -260,14 +293,24 @@ pub(super) fn extract_and_receipt(
             .clone()
             .map(|(seq, head)| snapshot::AuditMeta { seq, head }),
         tool: tool(),
-    };
+    }
+}
 
+/// Writes the receipt's JSON and HTML (and their signatures when the
+/// receiving policy signs) under temporary names and publishes them together.
+pub(super) fn write_receipt(
+    req: &ReceiveRequest,
+    receipt: &Receipt,
+    manifest: &HandoverManifest,
+    signature: &SignatureCheck,
+) -> Result<(PathBuf, PathBuf, Vec<PathBuf>)> {
+    let id = &manifest.external_identifier;
     let receipt_json = req.into.join(format!("{}.json", receipt.id));
     let receipt_html = req.into.join(format!("{}.html", receipt.id));
-    let mut json = serde_json::to_vec_pretty(&receipt)
+    let mut json = serde_json::to_vec_pretty(receipt)
         .map_err(|e| Error::io(Action::Write, &receipt_json, io::Error::other(e)))?;
     json.push(b'\n');
-    let html = receipt::render_html(&receipt, signature, req.site, req.lang);
+    let html = receipt::render_html(receipt, signature, req.site, req.lang);
     let json_tmp = temp_in(req.into)?;
     write_temp(&json_tmp, &json)?;
     let html_tmp = temp_in(req.into)?;
@@ -289,14 +332,7 @@ pub(super) fn extract_and_receipt(
         staged.extend(sigs);
     }
     publish(staged, req.into)?;
-    Ok(ReceiveOutcome {
-        receipt,
-        signature: signature.clone(),
-        bag_dir,
-        receipt_json,
-        receipt_html,
-        signatures,
-    })
+    Ok((receipt_json, receipt_html, signatures))
 }
 
 /// A path as it reads best on a receipt: absolute, without `..` where the
