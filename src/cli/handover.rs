@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use clap::{Subcommand, ValueEnum};
 use kura::audit::Outcome;
-use kura::error::human_bytes;
 use kura::handover::{
     self, CreateOutcome, CreateRequest, ReceiveOutcome, ReceiveRequest, SnapshotChoice,
     VerifyOutcome,
@@ -157,19 +156,20 @@ fn create(ctx: &Ctx, args: CreateArgs) -> Result<ExitCode, Error> {
             outcome.package.display()
         );
         outln!(
-            "  {}: {} ({} bytes)",
+            "  {}: {} ({} {})",
             ctx.t("大きさ", "size"),
-            human_bytes(m.package.bytes),
-            m.package.bytes
+            kura::i18n::size(m.package.bytes, ctx.lang),
+            m.package.bytes,
+            ctx.t("バイト", "bytes")
         );
         outln!("  SHA-256: {}", m.package.sha256);
         outln!(
-            "  {}: {} {} / {}  (Payload-Oxum {})",
+            "  {}: {} {} / {}{}",
             ctx.t("内容", "payload"),
             m.payload.files,
             ctx.t("ファイル", "files"),
-            human_bytes(m.payload.bytes),
-            m.payload.oxum
+            kura::i18n::size(m.payload.bytes, ctx.lang),
+            oxum(ctx, &m.payload.oxum)
         );
         if !m.contents.snapshots.is_empty() {
             outln!(
@@ -288,11 +288,12 @@ fn verify(ctx: &Ctx, args: VerifyArgs) -> Result<ExitCode, Error> {
             ctx.t("指摘", "FINDING")
         };
         outln!(
-            "  BagIt: {verdict}  {} {} / {}  (Payload-Oxum {})",
+            "  {}: {verdict}  {} {} / {}{}",
+            ctx.t("パッケージの中身", "BagIt"),
             outcome.files,
             ctx.t("ファイル全件照合", "files checked"),
-            human_bytes(outcome.bytes),
-            m.payload.oxum
+            kura::i18n::size(outcome.bytes, ctx.lang),
+            oxum(ctx, &m.payload.oxum)
         );
         for f in &outcome.findings {
             match &f.entry {
@@ -444,15 +445,16 @@ fn receive(ctx: &Ctx, args: ReceiveArgs) -> Result<ExitCode, Error> {
             r.package.sha256
         );
         outln!(
-            "  BagIt: {}  {} {} / {}  (Payload-Oxum {})",
+            "  {}: {}  {} {} / {}{}",
+            ctx.t("パッケージの中身", "BagIt"),
             ctx.t("正常", "valid"),
             r.payload.files,
             ctx.t(
                 "ファイル全件照合 (展開後も再照合)",
                 "files checked (again after extraction)"
             ),
-            human_bytes(r.payload.bytes),
-            r.payload_oxum
+            kura::i18n::size(r.payload.bytes, ctx.lang),
+            oxum(ctx, &r.payload_oxum)
         );
         outln!(
             "  {}: {}",
@@ -500,4 +502,13 @@ fn describe_receive(o: &ReceiveOutcome) -> (Outcome, serde_json::Value) {
             "receipt_sha256": receipt_sha256,
         }),
     )
+}
+
+/// BagIt's `Payload-Oxum` for the English reader who knows BagIt; under
+/// Japanese the file count and size already say it in words.
+fn oxum(ctx: &Ctx, oxum: &str) -> String {
+    match ctx.lang {
+        kura::Lang::Ja => String::new(),
+        kura::Lang::En => format!("  (Payload-Oxum {oxum})"),
+    }
 }

@@ -147,3 +147,47 @@ fn an_os_error_is_a_japanese_sentence_that_says_what_to_do() {
     assert!(!err.contains("No such file"), "{err}");
     assert!(!err.contains("os error"), "{err}");
 }
+
+#[test]
+fn handover_output_speaks_japanese_without_bagit_words() {
+    let sender = site();
+    let next = Site::new();
+    let package = sender.root.join("handover.tar.zst.age");
+    let created = ja(
+        &sender,
+        &[
+            "handover",
+            "create",
+            "--include",
+            &sender.root.join("data/master").display().to_string(),
+            "--to",
+            &next.recipient,
+            "--out",
+            &package.display().to_string(),
+        ],
+    );
+    let out = at(&next, "2024-03-08T01:00:00Z")
+        .args(["--lang", "ja", "handover", "receive"])
+        .arg(&package)
+        .arg("-i")
+        .arg(&next.identity)
+        .arg("--into")
+        .arg(next.root.join("in"))
+        .args(["--receiver", "株式会社つぎ保守 鈴木 一郎", "--sender-key"])
+        .arg(sender.root.join("keys/kura.pub"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let received = String::from_utf8_lossy(&out.stdout).to_string();
+    for text in [&created, &received] {
+        assert!(
+            !text.contains("Payload-Oxum") && !text.contains("BagIt"),
+            "{text}"
+        );
+        no_english(text, "handover output");
+    }
+}
