@@ -875,6 +875,12 @@ impl Error {
                 ),
                 _ => return None,
             },
+            Error::PolicyUnreadable { source, .. } if source.kind() != io::ErrorKind::NotFound => {
+                lang.pick(
+                    "ポリシーファイルのあるディスクとアクセス権を確認してから再実行してください",
+                    "check the disk the policy is on and its permissions, then run again",
+                )
+            }
             Error::PolicyUnreadable { .. } => lang.pick(
                 "--policy でポリシーファイルを指定するか、kura.toml のあるディレクトリで実行してください",
                 "give the policy with --policy, or run where kura.toml is",

@@ -14,6 +14,7 @@ mod erase;
 mod erase_paper;
 mod erase_truth;
 mod faults;
+mod fiu;
 mod format_doc;
 mod forms;
 mod garbage;
