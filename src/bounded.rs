@@ -86,6 +86,17 @@ pub fn read_metadata_file(path: &Path, cap: u64) -> Result<Vec<u8>> {
     read_capped(path, cap).map_err(|e| finding_or_io(path, e))
 }
 
+/// Whether a failed read of a file a snapshot lists says something about
+/// the snapshot — the file missing, or a link, device or oversized file
+/// where it belongs — rather than about the disk's reading (an I/O error),
+/// which is an operational failure, not a finding.
+pub fn is_finding(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::InvalidData
+    )
+}
+
 /// Maps an error of [`open_regular`] or [`read_capped`]: the file's own
 /// shape (`InvalidData`) is an integrity finding, anything else an I/O error.
 pub fn finding_or_io(path: &Path, e: io::Error) -> Error {

@@ -74,43 +74,48 @@ impl Signers {
         sig: &Path,
         made: Option<DateTime<Utc>>,
     ) -> Result<(String, Signer)> {
-        let first = match keys::verify_signature(&self.current, data, sig) {
-            Ok(comment) => {
-                let signer = Signer {
-                    key_id: keys::key_id(&self.current),
-                    retired: false,
-                };
-                return Ok((comment, signer));
-            }
-            Err(e) => e,
+        // The signature names its key: `data` is read once, with that key
+        // (or with the current one, whose error then says what is wrong).
+        let named = crate::bounded::read_metadata_file(sig, crate::bounded::METADATA_CAP)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|t| minisign::SignatureBox::from_string(&t).ok())
+            .map(|b| b.keynum().to_vec());
+        let current = named.as_deref() == Some(self.current.keynum());
+        let retired = self
+            .retired
+            .iter()
+            .find(|r| !current && named.as_deref() == Some(r.key.keynum()));
+        let Some(r) = retired else {
+            let comment = keys::verify_signature(&self.current, data, sig)?;
+            let signer = Signer {
+                key_id: keys::key_id(&self.current),
+                retired: false,
+            };
+            return Ok((comment, signer));
         };
-        for r in &self.retired {
-            let Ok(comment) = keys::verify_signature(&r.key, data, sig) else {
-                continue;
-            };
-            let end = Local
-                .from_local_datetime(&r.until.and_time(chrono::NaiveTime::MIN))
-                .earliest()
-                .map(|t| t.with_timezone(&Utc));
-            return match (made, end) {
-                (Some(made), Some(end)) if made >= end => Err(Error::Integrity {
-                    path: sig.to_path_buf(),
-                    detail: format!(
-                        "signed with the retired key {} after its retirement on {} (made {})",
-                        r.id,
-                        r.until,
-                        made.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                    ),
-                }),
-                _ => Ok((
-                    comment,
-                    Signer {
-                        key_id: r.id.clone(),
-                        retired: true,
-                    },
-                )),
-            };
+        let comment = keys::verify_signature(&r.key, data, sig)?;
+        let end = Local
+            .from_local_datetime(&r.until.and_time(chrono::NaiveTime::MIN))
+            .earliest()
+            .map(|t| t.with_timezone(&Utc));
+        match (made, end) {
+            (Some(made), Some(end)) if made >= end => Err(Error::Integrity {
+                path: sig.to_path_buf(),
+                detail: format!(
+                    "signed with the retired key {} after its retirement on {} (made {})",
+                    r.id,
+                    r.until,
+                    made.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ),
+            }),
+            _ => Ok((
+                comment,
+                Signer {
+                    key_id: r.id.clone(),
+                    retired: true,
+                },
+            )),
         }
-        Err(first)
     }
 }

@@ -101,7 +101,9 @@ pub fn check_snapshot(dir: &Path, opts: &CheckOptions) -> Result<SnapshotVerdict
     let sums_path = dir.join(snapshot::SUMS);
     let sums_bytes = crate::bounded::read_capped(&sums_path, crate::bounded::SUMS_CAP);
     let listed: BTreeMap<String, [u8; 32]> = match sums_bytes {
-        Err(e) if !is_finding(&e) => return Err(Error::io(Action::Read, &sums_path, e)),
+        Err(e) if !crate::bounded::is_finding(&e) => {
+            return Err(Error::io(Action::Read, &sums_path, e))
+        }
         Err(e) => {
             v.findings.push(format!("{}: {e}", snapshot::SUMS));
             BTreeMap::new()
@@ -128,7 +130,9 @@ pub fn check_snapshot(dir: &Path, opts: &CheckOptions) -> Result<SnapshotVerdict
         let digest = crate::bounded::open_regular(&path)
             .and_then(|f| sums::digest_reader(BufReader::new(f)));
         match digest {
-            Err(e) if !is_finding(&e) => return Err(Error::io(Action::Read, &path, e)),
+            Err(e) if !crate::bounded::is_finding(&e) => {
+                return Err(Error::io(Action::Read, &path, e))
+            }
             Err(e) => v.findings.push(format!("{name}: {e}")),
             Ok((got, len)) => {
                 sizes.insert(name.clone(), len);
@@ -157,7 +161,7 @@ pub fn check_snapshot(dir: &Path, opts: &CheckOptions) -> Result<SnapshotVerdict
             action,
             path,
             source,
-        }) if !is_finding(&source) => {
+        }) if !crate::bounded::is_finding(&source) => {
             return Err(Error::Io {
                 action,
                 path,
@@ -239,16 +243,6 @@ pub fn check_snapshot(dir: &Path, opts: &CheckOptions) -> Result<SnapshotVerdict
     // An interrupted read shows as a finding above; it is no verdict.
     crate::interrupt::check()?;
     Ok(v)
-}
-
-/// Whether a failed read says something about the snapshot (a listed file
-/// missing; a link, device or oversized file where a file belongs) rather
-/// than about the disk's reading (an I/O error), which is no finding.
-fn is_finding(e: &std::io::Error) -> bool {
-    matches!(
-        e.kind(),
-        std::io::ErrorKind::NotFound | std::io::ErrorKind::InvalidData
-    )
 }
 
 /// The bytes decrypted were not the file the key-less level checked.

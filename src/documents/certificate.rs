@@ -57,6 +57,9 @@ pub struct Certificate {
     /// Whether any step was recorded under `KURA_NOW` (a rehearsal), and the
     /// real time the certificate was made.
     pub clock: serde_json::Value,
+    /// The request as loaded, for rendering (grouping items by medium).
+    #[serde(skip)]
+    loaded: Request,
 }
 
 /// Builds the certificate of an executed (or partially executed) request,
@@ -180,29 +183,16 @@ pub fn build(log: &AuditLog, policy: &Policy, clock: &Clock, id: &str) -> Result
             "issued_at": clock.now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             "issued_at_real": clock.real_now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         }),
+        loaded: req,
     })
 }
 
 /// The names of the media the items were on, in first-seen order.
 fn media_names(req: &Request, lang: Lang) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for g in sheet::groups(req, lang) {
-        if !out.contains(&g.medium) {
-            out.push(g.medium);
-        }
-    }
-    out
-}
-
-/// The request the certificate was built from, for grouping its items.
-fn request_of(c: &Certificate) -> Request {
-    let media = c.media.clone();
-    Request {
-        id: c.id.clone(),
-        details: serde_json::json!({ "media": media }),
-        items: c.items.clone(),
-        ..Request::default()
-    }
+    sheet::media_counts(&sheet::groups(req, lang))
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect()
 }
 
 /// The day the certificate was issued (kura's clock, local date).
@@ -517,7 +507,7 @@ fn statement(policy: &Policy, lang: Lang) -> String {
 /// Markdown.
 pub fn render_markdown(c: &Certificate, policy: &Policy, lang: Lang) -> String {
     let t = |ja: &'static str, en: &'static str| lang.pick(ja, en);
-    let req = request_of(c);
+    let req = &c.loaded;
     let mut out = format!("# {}\n\n", title(lang));
     if let Some(notice) = rehearsal_notice(c, lang) {
         out.push_str(&format!("> **{notice}**\n\n"));
@@ -531,7 +521,7 @@ pub fn render_markdown(c: &Certificate, policy: &Policy, lang: Lang) -> String {
         statement(policy, lang)
     ));
     out.push_str(&format!("| {} | |\n|---|---|\n", t("項目", "Field")));
-    for (k, v) in rows(c, &req, lang) {
+    for (k, v) in rows(c, req, lang) {
         out.push_str(&format!(
             "| {k} | {} |\n",
             v.replace('|', "\\|").replace('\n', "<br>")
@@ -554,7 +544,7 @@ pub fn render_markdown(c: &Certificate, policy: &Policy, lang: Lang) -> String {
         t("サイズ", "Size"),
         t("結果", "Result")
     ));
-    for g in sheet::groups(&req, lang) {
+    for g in sheet::groups(req, lang) {
         out.push_str(&format!(
             "| | **{}** | | | |\n",
             group_head(&g).replace('|', "\\|")
@@ -588,7 +578,7 @@ pub fn render_markdown(c: &Certificate, policy: &Policy, lang: Lang) -> String {
 /// Printable A4 HTML: 42 items on two sheets.
 pub fn render_html(c: &Certificate, policy: &Policy, lang: Lang) -> String {
     let t = |ja: &'static str, en: &'static str| lang.pick(ja, en);
-    let req = request_of(c);
+    let req = &c.loaded;
     let mut body = String::new();
     if let Some(notice) = rehearsal_notice(c, lang) {
         body.push_str(&format!("<p class=\"rehearsal\">{}</p>\n", escape(&notice)));
@@ -603,7 +593,7 @@ pub fn render_html(c: &Certificate, policy: &Policy, lang: Lang) -> String {
         body.push_str("<p class=\"center\">記</p>\n");
     }
     body.push_str("<table class=\"fields\">\n");
-    for (k, v) in rows(c, &req, lang) {
+    for (k, v) in rows(c, req, lang) {
         body.push_str(&format!(
             "<tr><th>{}</th><td>{}</td></tr>\n",
             escape(k),
@@ -629,7 +619,7 @@ pub fn render_html(c: &Certificate, policy: &Policy, lang: Lang) -> String {
         t("サイズ", "Size"),
         t("結果", "Result")
     ));
-    for g in sheet::groups(&req, lang) {
+    for g in sheet::groups(req, lang) {
         body.push_str(&format!(
             "<tr><td class=\"group\" colspan=\"5\">{}</td></tr>\n",
             escape(&group_head(&g))

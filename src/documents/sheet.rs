@@ -2,7 +2,7 @@
 //! the city, the name of each item's medium, the grouping of items by
 //! snapshot and medium, and the ways sizes and dates are printed.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate};
 use serde_json::Value;
@@ -169,17 +169,9 @@ pub fn quantity(req: &Request, lang: Lang) -> String {
 /// A path as printed: without `.` and `..` (requests made before paths
 /// were normalised at request time still print `site/../x` as `x`).
 pub fn display_path(path: &str) -> String {
-    let mut out = PathBuf::new();
-    for c in Path::new(path).components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out.display().to_string()
+    crate::erasure::lexical(Path::new(path))
+        .display()
+        .to_string()
 }
 
 /// The name of a medium entry of `details.media`: a destination by its

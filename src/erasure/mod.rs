@@ -42,7 +42,7 @@ pub use execute::{
     execute, overwrite_and_remove, Erased, Execution, READBACK_CACHE, READBACK_DEVICE,
 };
 pub use ledger::{list, load, reconcile, Entry, EventRef, Events};
-pub use request::{all_snapshots, request};
+pub use request::{all_snapshots, lexical, request};
 pub(crate) use store::SCHEMA;
 
 /// How items are erased.

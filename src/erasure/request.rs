@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use super::{guard, ledger, request_status, store, Item, ItemSpec, Method};
 use super::{Entry, NewRequest, Request};
@@ -427,18 +427,8 @@ fn file_item(
 /// does: `link/..` is the link target's parent, not the link's, so a
 /// difference is refused rather than guessed.
 fn normalised(given: &Path) -> Result<PathBuf> {
-    use std::path::Component;
     let absolute = std::path::absolute(given).map_err(|e| Error::io(Action::Read, given, e))?;
-    let mut out = PathBuf::new();
-    for c in absolute.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
+    let out = lexical(&absolute);
     let had_parent = absolute
         .components()
         .any(|c| matches!(c, Component::ParentDir));
@@ -459,6 +449,22 @@ fn normalised(given: &Path) -> Result<PathBuf> {
         ));
     }
     Ok(out)
+}
+
+/// `path` without `.` and `..`, read as text (`a/b/../c` is `a/c`): what a
+/// person means by the path, not what links may make of it.
+pub fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Records on which medium each file item is (the destination it lies in,

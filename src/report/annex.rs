@@ -66,7 +66,7 @@ pub fn sections(r: &MonthlyReport, lang: Lang) -> Vec<Section> {
         empty: none.clone(),
         note,
     };
-    vec![
+    let mut out = vec![
         Section {
             title: t("1. 点検項目の詳細 (別添3)", "1. Inspection items (別添3)"),
             head: vec![t("項目", "Item"), t("結果", "Result"), t("確認内容", "Detail")],
@@ -161,7 +161,11 @@ pub fn sections(r: &MonthlyReport, lang: Lang) -> Vec<Section> {
                 "Recorded only; not incidents (not counted in 別添7 (4)).",
             )),
         ),
-        events(
+    ];
+    // Key changes are rare: the section is there only in a month with one,
+    // so the usual annex stays on one sheet.
+    if !r.key_changes.is_empty() {
+        out.push(events(
             t(
                 "8. 鍵の変更 (署名鍵の更新・暗号化の受信者の変更)",
                 "8. Key changes (signing key rotations, recipient changes)",
@@ -169,15 +173,22 @@ pub fn sections(r: &MonthlyReport, lang: Lang) -> Vec<Section> {
             &r.key_changes,
             false,
             None,
-        ),
-    ]
+        ));
+    }
+    out
 }
 
 /// The checkpoint paragraph's words.
 pub fn checkpoint_text(r: &MonthlyReport, lang: Lang) -> (String, String, String) {
     let t = |ja: &str, en: &str| lang.pick(ja, en).to_string();
     (
-        t("9. 監査ログのチェックポイント", "9. Audit checkpoint"),
+        {
+            let n = if r.key_changes.is_empty() { 8 } else { 9 };
+            match lang {
+                Lang::Ja => format!("{n}. 監査ログのチェックポイント"),
+                Lang::En => format!("{n}. Audit checkpoint"),
+            }
+        },
         r.checkpoint
             .clone()
             .unwrap_or_else(|| t("当月の記録なし", "no event this month")),
