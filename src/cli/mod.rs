@@ -60,7 +60,7 @@ Environment: KURA_POLICY, KURA_OPERATOR, KURA_LANG, KURA_PASSPHRASE,
 /// kura (蔵): encrypted, checksummed, audited monthly snapshots of a system's
 /// master data and logs, restorable with stock age, zstd and tar.
 #[derive(Debug, Parser)]
-#[command(name = "kura", version, after_help = EXIT_CODES, propagate_version = true)]
+#[command(name = "kura", bin_name = "kura", version, after_help = EXIT_CODES, propagate_version = true)]
 pub struct Cli {
     /// Policy file [default: kura.toml in the current directory]
     #[arg(long, global = true, env = "KURA_POLICY", value_name = "FILE")]

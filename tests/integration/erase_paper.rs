@@ -86,18 +86,6 @@ fn forty_two(site: &Site, ids: &[String]) -> String {
     v["id"].as_str().unwrap().to_string()
 }
 
-fn printable(what: &str) -> bool {
-    if paper::can_print() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("KURA_REQUIRE_INTEROP").is_none(),
-        "chromium, pdfinfo and pdftotext are required under CI"
-    );
-    eprintln!("skipped: {what} needs chromium and poppler-utils");
-    false
-}
-
 fn no_english(p: &Printed, what: &str) {
     let found = english_words(&p.text);
     assert!(
@@ -109,7 +97,7 @@ fn no_english(p: &Printed, what: &str) {
 
 #[test]
 fn the_request_form_of_42_items_is_one_sheet_with_every_field_of_article_13() {
-    if !printable("the erasure request form") {
+    if !paper::printable("the erasure request form") {
         return;
     }
     let (site, ids) = city_site();
@@ -197,7 +185,7 @@ fn the_request_form_of_42_items_is_one_sheet_with_every_field_of_article_13() {
 
 #[test]
 fn the_certificate_of_42_items_fits_two_sheets_and_names_each_items_medium() {
-    if !printable("the erasure certificate") {
+    if !paper::printable("the erasure certificate") {
         return;
     }
     let (site, ids) = city_site();

@@ -209,7 +209,7 @@ fn report(site: &Site, lang: &str) -> std::path::PathBuf {
 }
 
 fn printed_report(site: &Site) -> Option<Printed> {
-    if !paper::can_print() {
+    if !paper::printable("the monthly report") {
         return None;
     }
     a_month(site);

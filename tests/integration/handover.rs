@@ -853,12 +853,7 @@ fn a_receipt_made_under_kura_now_is_marked_as_a_rehearsal_and_a_real_one_is_not(
 #[test]
 fn the_printed_receipt_is_one_sheet_to_the_city_and_the_sender_listing_what_was_received() {
     use super::paper;
-    if !paper::can_print() {
-        assert!(
-            std::env::var_os("KURA_REQUIRE_INTEROP").is_none(),
-            "chromium and poppler-utils are required under CI"
-        );
-        eprintln!("skipped: printing the receipt needs chromium and poppler-utils");
+    if !paper::printable("the receipt") {
         return;
     }
     let (sender, receiver, package) = handed_over(&["--snapshots", "latest", "--with-audit"]);
@@ -918,27 +913,13 @@ fn the_printed_receipt_is_one_sheet_to_the_city_and_the_sender_listing_what_was_
     assert!(json["contents"]["audit"]["events"].as_u64().unwrap() > 0);
 }
 
-/// Whether the receipt can be printed here; under `KURA_REQUIRE_INTEROP`
-/// it must be.
-fn can_print_receipt() -> bool {
-    if super::paper::can_print() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("KURA_REQUIRE_INTEROP").is_none(),
-        "chromium and poppler-utils are required under CI"
-    );
-    eprintln!("skipped: printing the receipt needs chromium and poppler-utils");
-    false
-}
-
 /// Fifteen months of backups and thirty documents handed over at once: the
 /// sheet counts the backups by year and the documents in one line (no line
 /// per snapshot or file) and stays one sheet; a policy without
 /// `[site] addressee` leaves the city's name as a blank line for the pen.
 #[test]
 fn a_receipt_of_fifteen_months_of_backups_and_thirty_documents_is_one_sheet() {
-    if !can_print_receipt() {
+    if !super::paper::printable("the receipt") {
         return;
     }
     let sender = Site::new();
@@ -1010,7 +991,7 @@ fn a_receipt_of_fifteen_months_of_backups_and_thirty_documents_is_one_sheet() {
 /// form's words.
 #[test]
 fn an_english_receipt_is_one_sheet_in_english() {
-    if !can_print_receipt() {
+    if !super::paper::printable("the receipt") {
         return;
     }
     let (sender, receiver, package) = handed_over(&["--snapshots", "latest", "--with-audit"]);

@@ -54,8 +54,25 @@ pub fn squeeze(text: &str) -> String {
 
 /// Whether the printing tools are there (skipped with a message otherwise,
 /// required under CI).
-pub fn can_print() -> bool {
+fn can_print() -> bool {
     have_tool("chromium") && have_tool("pdfinfo") && have_tool("pdftotext")
+}
+
+/// Whether `what` can be printed here, saying why not when it cannot: the
+/// printing tools are Linux programs, so the Windows run skips it (the Linux
+/// run prints the same document), and `have_tool` requires them under CI.
+pub fn printable(what: &str) -> bool {
+    if cfg!(windows) {
+        eprintln!(
+            "skipped on Windows: printing {what} (chromium and poppler-utils are Linux tools)"
+        );
+        return false;
+    }
+    if can_print() {
+        return true;
+    }
+    eprintln!("skipped: printing {what} needs chromium and poppler-utils");
+    false
 }
 
 /// Prints `html` (a file) to `<html>.pdf` with headless Chromium as a user
